@@ -1,0 +1,46 @@
+"""convex-py: write Convex-style backend functions in Python.
+
+This package is what application code imports: decorators, validators `v`, the
+schema, function references and errors. It knows nothing about how functions
+run; that is the `emulator` package's job.
+"""
+
+from ._functions import (
+    ConvexFunction,
+    action,
+    internal_action,
+    internal_mutation,
+    internal_query,
+    mutation,
+    query,
+)
+from ._references import FunctionReference, api, get_function_name, internal
+from ._schema import SchemaDefinition, TableDefinition, define_schema, define_table
+from ._validators import Validator, v
+from ._values import UNSET, Id
+from .errors import ConvexError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConvexError",
+    "ConvexFunction",
+    "FunctionReference",
+    "Id",
+    "SchemaDefinition",
+    "TableDefinition",
+    "UNSET",
+    "Validator",
+    "action",
+    "api",
+    "define_schema",
+    "define_table",
+    "get_function_name",
+    "internal",
+    "internal_action",
+    "internal_mutation",
+    "internal_query",
+    "mutation",
+    "query",
+    "v",
+]

@@ -1,0 +1,87 @@
+"""The function decorators: `query`, `mutation`, `action` and their internal twins.
+
+A decorated handler becomes a `ConvexFunction`, a plain description (kind,
+visibility, validators, handler). How it runs is the emulator's business.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable, Literal, overload
+
+from ._validators import Validator, to_validator
+
+FunctionKind = Literal["query", "mutation", "action"]
+Visibility = Literal["public", "internal"]
+
+
+class ConvexFunction:
+    """A registered Convex function: what the decorators return."""
+
+    __slots__ = ("kind", "visibility", "handler", "args_validator", "returns_validator", "is_async", "__dict__")
+
+    def __init__(
+        self,
+        kind: FunctionKind,
+        visibility: Visibility,
+        handler: Callable[..., Any],
+        args: Any = None,
+        returns: Any = None,
+    ) -> None:
+        if not callable(handler):
+            raise TypeError(f"@{_decorator_name(kind, visibility)} needs a function, got {handler!r}")
+        self.kind = kind
+        self.visibility = visibility
+        self.handler = handler
+        self.args_validator: Validator | None = None if args is None else to_validator(args)
+        self.returns_validator: Validator | None = None if returns is None else to_validator(returns)
+        self.is_async = inspect.iscoroutinefunction(handler)
+        self.__doc__ = getattr(handler, "__doc__", None)
+        self.__name__ = getattr(handler, "__name__", "handler")
+        self.__module__ = getattr(handler, "__module__", __name__)
+        self.__qualname__ = getattr(handler, "__qualname__", self.__name__)
+
+    @property
+    def is_internal(self) -> bool:
+        return self.visibility == "internal"
+
+    def __repr__(self) -> str:
+        return f"<{_decorator_name(self.kind, self.visibility)} {self.__module__}.{self.__name__}>"
+
+
+def _decorator_name(kind: str, visibility: str) -> str:
+    return f"internal_{kind}" if visibility == "internal" else kind
+
+
+def _make_decorator(kind: FunctionKind, visibility: Visibility) -> Callable[..., Any]:
+    name = _decorator_name(kind, visibility)
+
+    @overload
+    def decorator(handler: Callable[..., Any], /) -> ConvexFunction: ...
+
+    @overload
+    def decorator(*, args: Any = None, returns: Any = None) -> Callable[[Callable[..., Any]], ConvexFunction]: ...
+
+    def decorator(handler: Any = None, /, *, args: Any = None, returns: Any = None) -> Any:
+        if handler is not None:
+            return ConvexFunction(kind, visibility, handler, args, returns)
+
+        def wrap(fn: Callable[..., Any]) -> ConvexFunction:
+            return ConvexFunction(kind, visibility, fn, args, returns)
+
+        return wrap
+
+    decorator.__name__ = decorator.__qualname__ = name
+    decorator.__doc__ = (
+        f"Declare a {'internal ' if visibility == 'internal' else ''}{kind}: `@{name}` or "
+        f"`@{name}(args=..., returns=...)` on a handler `(ctx, args)`."
+    )
+    return decorator
+
+
+query = _make_decorator("query", "public")
+mutation = _make_decorator("mutation", "public")
+action = _make_decorator("action", "public")
+internal_query = _make_decorator("query", "internal")
+internal_mutation = _make_decorator("mutation", "internal")
+internal_action = _make_decorator("action", "internal")

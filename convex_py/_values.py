@@ -1,0 +1,274 @@
+"""Convex values in Python: the `Id` type, the `UNSET` sentinel, value checks and ordering.
+
+Everything here is pure: it knows Convex's value model and limits, nothing about
+how functions run. The store and the validators both build on it.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import struct
+import zlib
+from typing import Any
+
+from .errors import InvalidValueError
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
+MAX_DOCUMENT_SIZE = 1 << 20  # 1 MiB
+MAX_NESTING = 16
+MAX_ARRAY_LENGTH = 8192
+MAX_OBJECT_FIELDS = 1024
+MAX_FIELD_NAME_LENGTH = 1024
+
+
+class _Unset:
+    """The `UNSET` sentinel: Python's stand-in for JavaScript's `undefined`."""
+
+    _instance: "_Unset | None" = None
+
+    def __new__(cls) -> "_Unset":
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __reduce__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+"""Removes a field in `ctx.db.patch`, and stands for a missing field in queries."""
+
+
+# --- Ids -------------------------------------------------------------------
+
+_table_names_by_number: dict[int, str] = {}
+
+
+def table_number(table: str) -> int:
+    """A stable 32-bit number for a table name, so any Id says which table it belongs to."""
+    number = zlib.crc32(table.encode())
+    _table_names_by_number.setdefault(number, table)
+    return number
+
+
+class Id(str):
+    """A document id: a `str` that knows its table (`Id.table`)."""
+
+    table: str
+
+    def __new__(cls, value: str, table: str) -> "Id":
+        self = str.__new__(cls, value)
+        self.table = table
+        return self
+
+    def __repr__(self) -> str:
+        return f"Id({str.__repr__(self)}, table={self.table!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Id, (str(self), self.table))
+
+
+_ID_STRUCT = struct.Struct(">IQI")
+
+
+def make_id(table: str, sequence: int) -> Id:
+    """The Id of the `sequence`-th document created in a deployment, in `table`."""
+    number = table_number(table)
+    head = struct.pack(">IQ", number, sequence)
+    raw = head + struct.pack(">I", zlib.crc32(head))
+    return Id(base64.b32encode(raw).decode().rstrip("=").lower(), table)
+
+
+def decode_id(value: str) -> tuple[int, int] | None:
+    """(table number, sequence) of an id string, or None if it is not an id at all."""
+    if len(value) != 26:
+        return None
+    try:
+        raw = base64.b32decode(value.upper() + "======")
+    except (ValueError, TypeError):
+        return None
+    if len(raw) != 16:
+        return None
+    number, sequence, check = _ID_STRUCT.unpack(raw)
+    if zlib.crc32(raw[:12]) != check:
+        return None
+    return number, sequence
+
+
+def id_table(value: str) -> str | None:
+    """The table an id string belongs to, when that table's name is known."""
+    if isinstance(value, Id):
+        return value.table
+    decoded = decode_id(value)
+    if decoded is None:
+        return None
+    return _table_names_by_number.get(decoded[0])
+
+
+def as_id(value: Any, table: str) -> Id | None:
+    """`value` as an Id of `table`, or None if it is not one."""
+    if type(value) is Id:
+        return value if value.table == table else None
+    if not isinstance(value, str):
+        return None
+    decoded = decode_id(value)
+    if decoded is None or decoded[0] != table_number(table):
+        return None
+    return Id(value, table)
+
+
+# --- Checking and copying values -------------------------------------------
+
+
+def _describe_path(path: str) -> str:
+    return f" at path {path}" if path else ""
+
+
+def check_field_name(name: Any, path: str, *, top_level: bool, allow_system: bool = False) -> None:
+    """Raise if `name` is not a valid Convex field name."""
+    if type(name) is not str:
+        raise InvalidValueError(f"Field name {name!r}{_describe_path(path)} is not a string.")
+    if len(name) > MAX_FIELD_NAME_LENGTH:
+        raise InvalidValueError(
+            f"Field name {name[:40]!r}...{_describe_path(path)} is too long "
+            f"(limit: {MAX_FIELD_NAME_LENGTH} characters)."
+        )
+    if name.startswith("$"):
+        raise InvalidValueError(f"Field name {name!r}{_describe_path(path)} starts with a '$', which is reserved.")
+    if not (name.isascii() and name.isprintable()):
+        raise InvalidValueError(f"Field name {name!r}{_describe_path(path)} must only contain printable ASCII characters.")
+    if top_level and name.startswith("_") and not allow_system:
+        raise InvalidValueError(f"Field name {name!r} starts with '_', which is reserved for system fields.")
+
+
+def copy_value(value: Any, path: str = "", depth: int = 0, top_level: bool = False) -> tuple[Any, int]:
+    """Check that `value` is a Convex value; return a private deep copy and its size in bytes.
+
+    One pass does all three jobs because this sits on every write.
+    """
+    t = type(value)
+    if t is str or t is Id:
+        return value, len(value) + 2 if value.isascii() else len(value.encode()) + 2
+    if t is float:
+        return value, 9
+    if t is int:
+        if INT64_MIN <= value <= INT64_MAX:
+            return value, 9
+        raise InvalidValueError(f"Integer {value}{_describe_path(path)} is outside the int64 range.")
+    if t is bool or value is None:
+        return value, 1
+    if depth >= MAX_NESTING:
+        raise InvalidValueError(f"Document is too nested (limit: {MAX_NESTING} levels){_describe_path(path)}.")
+    if t is dict:
+        if len(value) > MAX_OBJECT_FIELDS:
+            raise InvalidValueError(
+                f"Object has too many fields (limit: {MAX_OBJECT_FIELDS}, got {len(value)}){_describe_path(path)}."
+            )
+        out = {}
+        size = 2
+        for k, item in value.items():
+            if item is UNSET:
+                continue
+            if type(k) is not str or k.startswith(("$", "_")) or not k.isascii() or not k.isprintable() or len(k) > MAX_FIELD_NAME_LENGTH:
+                check_field_name(k, path, top_level=top_level)
+            t2 = type(item)
+            if t2 is str:
+                out[k] = item
+                size += len(k) + 3 + (len(item) if item.isascii() else len(item.encode()))
+            elif t2 is float or t2 is bool or item is None:
+                out[k] = item
+                size += len(k) + 10
+            else:
+                out[k], s = copy_value(item, f"{path}.{k}", depth + 1)
+                size += len(k) + 1 + s
+        return out, size
+    if t is list or t is tuple:
+        if len(value) > MAX_ARRAY_LENGTH:
+            raise InvalidValueError(
+                f"Array length is too long ({len(value)} > maximum length {MAX_ARRAY_LENGTH}){_describe_path(path)}."
+            )
+        out_list = []
+        size = 2
+        for i, item in enumerate(value):
+            c, s = copy_value(item, f"{path}[{i}]", depth + 1)
+            out_list.append(c)
+            size += s
+        return out_list, size
+    if t is bytes or t is bytearray or t is memoryview:
+        b = bytes(value)
+        return b, len(b) + 2
+    if isinstance(value, (str, int, float, dict, list)) and not isinstance(value, bool):
+        # Subclasses (enums, OrderedDict, ...) become their plain base value.
+        for base in (str, int, float, dict, list):
+            if isinstance(value, base):
+                return copy_value(base(value), path, depth, top_level)
+    raise InvalidValueError(
+        f"{type(value).__name__} {value!r}{_describe_path(path)} is not a supported Convex type "
+        "(None, int, float, bool, str, bytes, list, dict)."
+    )
+
+
+def clone(value: Any) -> Any:
+    """A deep copy of a stored value, so callers never alias the store."""
+    t = type(value)
+    if t is dict:
+        return {k: (clone(v) if type(v) in _CONTAINERS else v) for k, v in value.items()}
+    if t is list:
+        return [clone(v) if type(v) in _CONTAINERS else v for v in value]
+    return value
+
+
+_CONTAINERS = (dict, list)
+
+
+# --- Ordering across types ---------------------------------------------------
+# Convex orders: undefined < null < int64 < float64 < boolean < string < bytes < array < object.
+
+_MISSING_KEY = (0,)
+_NULL_KEY = (1,)
+
+
+def sort_key(value: Any) -> tuple[Any, ...]:
+    """A tuple that orders Convex values the way Convex does, across types."""
+    t = type(value)
+    if t is str or t is Id:
+        return (5, value)
+    if t is float:
+        if value != value:
+            return (3, math.inf, 1)
+        return (3, value, 0)
+    if t is int:
+        return (2, value)
+    if value is None:
+        return _NULL_KEY
+    if t is bool:
+        return (4, value)
+    if value is UNSET:
+        return _MISSING_KEY
+    if t is bytes:
+        return (6, value)
+    if t is list or t is tuple:
+        return (7, tuple(sort_key(v) for v in value))
+    if t is dict:
+        return (8, tuple((k, sort_key(v)) for k, v in value.items()))
+    raise InvalidValueError(f"{type(value).__name__} {value!r} is not a supported Convex type.")
+
+
+def values_equal(a: Any, b: Any) -> bool:
+    """Convex equality: same type and same value (so 1 != 1.0 and None != UNSET)."""
+    return sort_key(a) == sort_key(b)
+
+
+def compare_values(a: Any, b: Any) -> int:
+    """-1, 0 or 1, by Convex's order across types."""
+    ka, kb = sort_key(a), sort_key(b)
+    return (ka > kb) - (ka < kb)

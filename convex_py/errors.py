@@ -1,0 +1,133 @@
+"""Every error convex-py raises, in one place.
+
+`ConvexError` is the application's own error (its `data` reaches the caller).
+Everything else derives from `ConvexPyError`: a mistake in the app, the call or
+the test, each message written to say what was wrong and where. Where Convex has
+its own wording for an error, the message keeps it, since users search for it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ConvexError(Exception):
+    """An application error: `data` (any Convex value) reaches the caller unchanged."""
+
+    def __init__(self, data: Any = None) -> None:
+        self.data = data
+        super().__init__(data if isinstance(data, str) else repr(data))
+
+
+class ConvexPyError(Exception):
+    """Base class of the errors the function model and the emulator raise."""
+
+
+# --- Values and validation ---------------------------------------------------
+
+
+class InvalidValueError(ConvexPyError, ValueError):
+    """A value that is not a Convex value, or breaks a value limit (size, nesting, length)."""
+
+
+class ValidatorError(ConvexPyError, TypeError):
+    """A validator built wrongly (e.g. `v.array()` with no element validator)."""
+
+
+class ValidationError(ConvexPyError, ValueError):
+    """A value did not match a validator. `path` says where in the value."""
+
+    def __init__(self, message: str, *, path: str = "", value: Any = None, expected: str = "") -> None:
+        self.path = path
+        self.value = value
+        self.expected = expected
+        super().__init__(message)
+
+
+class ArgumentValidationError(ValidationError):
+    """A function's arguments did not match its `args` validator."""
+
+
+class ReturnsValidationError(ValidationError):
+    """A function's return value did not match its `returns` validator."""
+
+
+class SchemaValidationError(ValidationError):
+    """A document written to a table did not match the table's schema."""
+
+
+# --- Functions and apps ------------------------------------------------------
+
+
+class AppLoadError(ConvexPyError):
+    """An app folder that cannot be loaded: missing, or a module that fails to import."""
+
+
+class FunctionNotFoundError(ConvexPyError, LookupError):
+    """A function reference that names no function of the app."""
+
+
+class InvalidReferenceError(ConvexPyError, TypeError):
+    """Something given where a function reference was expected that is not one."""
+
+
+class FunctionKindError(ConvexPyError):
+    """A function called in a way its kind does not allow (e.g. a query via `mutation`)."""
+
+
+class ReadOnlyError(ConvexPyError):
+    """A write attempted from a query (or another read-only context)."""
+
+
+class UnsupportedInFunctionError(ConvexPyError):
+    """A query or mutation awaited something that is not a Convex operation."""
+
+
+# --- Database ----------------------------------------------------------------
+
+
+class InvalidTableError(ConvexPyError, ValueError):
+    """A table name that is invalid, or not in the schema."""
+
+
+class InvalidIdError(ConvexPyError, ValueError):
+    """An id that is malformed or belongs to another table."""
+
+
+class DocumentNotFoundError(ConvexPyError, LookupError):
+    """`patch`, `replace` or `delete` of a document that does not exist."""
+
+
+class IndexNotFoundError(ConvexPyError, LookupError):
+    """A query on an index the table does not have."""
+
+
+class InvalidQueryError(ConvexPyError, ValueError):
+    """A query built against Convex's rules: a bad index range, bad pagination options, ..."""
+
+
+class NotUniqueError(ConvexPyError):
+    """`.unique()` on a query that matched more than one document."""
+
+
+class LimitExceededError(ConvexPyError):
+    """A per-execution limit of Convex passed (documents read or written, bytes, ...)."""
+
+
+class TransientError(ConvexPyError):
+    """A system failure (e.g. an injected write conflict) that Convex would retry."""
+
+
+class SchemaDefinitionError(ConvexPyError, ValueError):
+    """A schema or table definition that is not valid."""
+
+
+# --- Scheduler -----------------------------------------------------------------
+
+
+class SchedulerError(ConvexPyError, ValueError):
+    """A scheduling call Convex refuses: bad delay or time, unknown function, bad job id."""
+
+
+class RunawaySchedulingError(ConvexPyError, RuntimeError):
+    """Draining the scheduler found functions that keep scheduling more, past `max_iterations`."""

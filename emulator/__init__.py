@@ -1,0 +1,7 @@
+"""The convex-py backend: a Convex deployment in memory, on a virtual clock."""
+
+from ._emulator import ConvexEmulator
+from .clock import ClockError
+from .limits import Limits
+
+__all__ = ["ClockError", "ConvexEmulator", "Limits"]

@@ -1,0 +1,170 @@
+"""Loading an app: a `convex/` folder of Python modules, or modules given directly.
+
+Each function is known by its path `"<module path>:<name>"`. Special modules:
+`schema.py` (exports `schema` or `default`) and `crons.py` (exports `crons`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import sys
+import traceback
+import types
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from convex_py._functions import ConvexFunction
+from convex_py._references import FunctionReference, normalize_path
+from convex_py._schema import SchemaDefinition
+from convex_py.errors import AppLoadError, FunctionNotFoundError, InvalidReferenceError
+
+_SKIPPED_FILES = ("conftest.py",)
+
+
+def find_convex_dir(app: str | Path) -> Path:
+    """The app's `convex/` folder: `app` itself if it holds modules directly, else `app/convex`."""
+    path = Path(app).expanduser()
+    if not path.exists():
+        raise AppLoadError(f"App folder {str(app)!r} does not exist.")
+    if not path.is_dir():
+        raise AppLoadError(f"App {str(app)!r} is not a folder: give the app folder or its convex/ folder.")
+    candidate = path / "convex"
+    if candidate.is_dir():
+        return candidate.resolve()
+    if any(path.glob("*.py")):
+        return path.resolve()
+    raise AppLoadError(f"App folder {str(app)!r} has no convex/ folder and no Python modules.")
+
+
+def _module_files(convex_dir: Path) -> Iterable[tuple[str, Path]]:
+    for file in sorted(convex_dir.rglob("*.py")):
+        rel = file.relative_to(convex_dir)
+        if any(part.startswith(("__", ".")) or part == "_generated" for part in rel.parts):
+            continue
+        if rel.name in _SKIPPED_FILES or rel.name.startswith("test_") or rel.stem.endswith("_test"):
+            continue
+        yield rel.with_suffix("").as_posix(), file
+
+
+def _import_error(module_path: str, file: Path, exc: BaseException) -> AppLoadError:
+    line = ""
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename and Path(frame.filename).resolve() == file:
+            line = f", line {frame.lineno}"
+            break
+    if isinstance(exc, SyntaxError) and exc.lineno and not line:
+        line = f", line {exc.lineno}"
+    return AppLoadError(
+        f"Failed to import convex/{module_path}.py{line}: {type(exc).__name__}: {exc}"
+    )
+
+
+def import_app_modules(convex_dir: Path) -> dict[str, types.ModuleType]:
+    """Import every module of a `convex/` folder as one package (so relative imports work)."""
+    package = "_convex_app_" + hashlib.sha1(str(convex_dir).encode()).hexdigest()[:12]
+    if package not in sys.modules:
+        init = convex_dir / "__init__.py"
+        if init.exists():
+            spec = importlib.util.spec_from_file_location(package, init, submodule_search_locations=[str(convex_dir)])
+            assert spec is not None and spec.loader is not None
+            pkg = importlib.util.module_from_spec(spec)
+            sys.modules[package] = pkg
+            try:
+                spec.loader.exec_module(pkg)
+            except BaseException as exc:
+                del sys.modules[package]
+                raise _import_error("__init__", init, exc) from exc
+        else:
+            pkg = types.ModuleType(package, f"The Convex app in {convex_dir}")
+            pkg.__path__ = [str(convex_dir)]
+            pkg.__package__ = package
+            sys.modules[package] = pkg
+    modules: dict[str, types.ModuleType] = {}
+    for module_path, file in _module_files(convex_dir):
+        name = f"{package}.{module_path.replace('/', '.')}"
+        try:
+            modules[module_path] = importlib.import_module(name)
+        except BaseException as exc:
+            for key in [k for k in sys.modules if k == name or k.startswith(name + ".")]:
+                del sys.modules[key]
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                raise
+            raise _import_error(module_path, file, exc) from exc
+    return modules
+
+
+class App:
+    """The functions, schema and crons of one app."""
+
+    def __init__(
+        self,
+        modules: Mapping[str, Any],
+        *,
+        schema: SchemaDefinition | None = None,
+        source: str = "<modules>",
+    ) -> None:
+        self.source = source
+        self.functions: dict[str, ConvexFunction] = {}
+        self._paths_by_function: dict[int, str] = {}
+        self.schema = schema
+        self.crons: Any = None
+        for module_path, module in modules.items():
+            self._add_module(module_path.removesuffix(".py"), module)
+        if self.schema is not None and not isinstance(self.schema, SchemaDefinition):
+            raise AppLoadError(f"{source}: schema must come from define_schema(...), got {self.schema!r}")
+
+    @classmethod
+    def from_folder(cls, app: str | Path, *, schema: SchemaDefinition | None = None) -> "App":
+        convex_dir = find_convex_dir(app)
+        return cls(import_app_modules(convex_dir), schema=schema, source=str(convex_dir))
+
+    def _add_module(self, module_path: str, module: Any) -> None:
+        members = module.items() if isinstance(module, Mapping) else vars(module).items()
+        if module_path == "schema":
+            if self.schema is None:
+                found = dict(members).get("schema", dict(members).get("default"))
+                self.schema = found
+            return
+        if module_path == "crons":
+            self.crons = dict(members).get("crons", dict(members).get("default"))
+            if not isinstance(module, Mapping):
+                members = vars(module).items()
+        own_module = getattr(module, "__name__", None)
+        for name, member in members:
+            if isinstance(member, ConvexFunction) and not name.startswith("_"):
+                path = f"{module_path}:{name}"
+                self.functions[path] = member
+                key = id(member)
+                if key not in self._paths_by_function or member.__module__ == own_module:
+                    self._paths_by_function[key] = path
+
+    def path_of(self, fn: ConvexFunction) -> str | None:
+        return self._paths_by_function.get(id(fn))
+
+    def resolve(self, ref: Any) -> tuple[str, ConvexFunction]:
+        """(path, function) for a reference, a function object or a `"module:name"` string."""
+        if isinstance(ref, ConvexFunction):
+            path = self.path_of(ref)
+            if path is None:
+                raise FunctionNotFoundError(
+                    f"Function {ref!r} is not exported by any module of this app ({self.source})."
+                )
+            return path, ref
+        if isinstance(ref, FunctionReference):
+            path = ref._path
+        elif isinstance(ref, str):
+            path = normalize_path(ref)
+        else:
+            raise InvalidReferenceError(
+                f"Expected a function reference (api.module.fn, internal.module.fn, the function itself "
+                f"or \"module:fn\"), got {ref!r}"
+            )
+        fn = self.functions.get(path)
+        if fn is None:
+            module = path.partition(":")[0]
+            nearby = sorted(p for p in self.functions if p.startswith(module + ":"))
+            hint = f" Functions in {module}: {', '.join(nearby)}." if nearby else ""
+            raise FunctionNotFoundError(f"Could not find public function for '{path}'.{hint}")
+        return path, fn

@@ -1,0 +1,326 @@
+"""The ctx objects handed to handlers: `ctx.db`, `ctx.auth`, `ctx.scheduler`, `ctx.run_*`.
+
+One class per role, shared by sync and async handlers: with an `async def`
+handler every method returns an awaitable (`Ready`), otherwise the value itself.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from convex_py._values import Id, as_id
+from convex_py.errors import InvalidIdError, InvalidTableError, ReadOnlyError
+
+from ._aliases import with_camel_case_aliases
+from ._ready import Ready
+from .query import QueryBuilder
+
+if TYPE_CHECKING:
+    from .runtime import Runtime, Transaction
+
+
+def _ret(is_async: bool, value: Any) -> Any:
+    return Ready(value) if is_async else value
+
+
+@with_camel_case_aliases
+class Auth:
+    """`ctx.auth`: who is calling."""
+
+    __slots__ = ("_identity", "_async")
+
+    def __init__(self, identity: dict[str, Any] | None, is_async: bool) -> None:
+        self._identity = identity
+        self._async = is_async
+
+    def get_user_identity(self) -> Any:
+        """The caller's identity (`subject`, `issuer`, `tokenIdentifier`, ...) or None."""
+        identity = self._identity
+        return _ret(self._async, None if identity is None else dict(identity))
+
+
+@with_camel_case_aliases
+class DatabaseReader:
+    """`ctx.db` in a query: reads only."""
+
+    __slots__ = ("_tx", "_async", "_system")
+
+    _role = "a query"
+
+    def __init__(self, tx: "Transaction", is_async: bool) -> None:
+        self._tx = tx
+        self._async = is_async
+        self._system: SystemReader | None = None
+
+    def _doc_table(self, args: tuple[Any, ...], method: str, system: bool = False) -> tuple[Any, str]:
+        """Accept `(id)` or Convex's newer `(table, id)` form; return (table, id)."""
+        if len(args) == 2:
+            table_name, doc_id = args
+            if not isinstance(doc_id, str):
+                raise InvalidIdError(f"db.{method}: expected an Id, got {doc_id!r}")
+            table = self._tx.store.table(table_name) if not system else self._tx.store.tables.get(table_name)
+            if as_id(doc_id, table_name) is None:
+                raise InvalidIdError(f"db.{method}: {doc_id!r} is not an ID of table {table_name!r}")
+            return table, doc_id
+        if len(args) != 1:
+            raise TypeError(f"db.{method} takes an id (or a table name and an id), got {len(args)} arguments")
+        doc_id = args[0]
+        if not isinstance(doc_id, str):
+            raise InvalidIdError(f"db.{method}: expected an Id, got {doc_id!r}")
+        table = self._tx.store.table_of_id(doc_id)
+        if table is None:
+            if isinstance(doc_id, Id) or as_id(doc_id, "_scheduled_functions") is None and _looks_like_id(doc_id):
+                return None, doc_id
+            raise InvalidIdError(f"db.{method}: Unable to decode ID {doc_id!r}: not an ID of any table")
+        if table.is_system != system:
+            if system:
+                raise InvalidIdError(f"db.system.{method}: {doc_id!r} is an ID of user table {table.name!r}; use ctx.db.{method}.")
+            raise InvalidIdError(
+                f"db.{method}: {doc_id!r} is an ID of the system table {table.name!r}; read it with ctx.db.system.{method}."
+            )
+        return table, doc_id
+
+    def get(self, *args: Any) -> Any:
+        """The document with this id, or None."""
+        tx = self._tx
+        tx.check_open()
+        table, doc_id = self._doc_table(args, "get")
+        doc = None if table is None else tx.store.get(table, doc_id, tx.budget)
+        return _ret(self._async, doc)
+
+    def query(self, table_name: str) -> QueryBuilder:
+        """A query over a table, in `_creationTime` order unless an index says otherwise."""
+        tx = self._tx
+        tx.check_open()
+        if isinstance(table_name, str) and table_name.startswith("_"):
+            raise InvalidTableError(f"{table_name!r} is a system table: query it with ctx.db.system.query.")
+        table = tx.store.table(table_name)
+        return QueryBuilder(tx, table_name, table, self._async, False)
+
+    def normalize_id(self, table_name: str, id_string: str) -> Any:
+        """`id_string` as an Id of `table_name`, or None if it is not one."""
+        self._tx.store.table(table_name)
+        return _ret(self._async, as_id(id_string, table_name))
+
+    @property
+    def system(self) -> "SystemReader":
+        """Read-only access to system tables (`_scheduled_functions`)."""
+        if self._system is None:
+            self._system = SystemReader(self._tx, self._async)
+        return self._system
+
+    def _read_only(self, method: str) -> Any:
+        raise ReadOnlyError(f"ctx.db.{method} is not allowed in {self._role}: queries are read-only; use a mutation to write.")
+
+    def insert(self, table: str, value: Any) -> Any:
+        return self._read_only("insert")
+
+    def patch(self, *args: Any) -> Any:
+        return self._read_only("patch")
+
+    def replace(self, *args: Any) -> Any:
+        return self._read_only("replace")
+
+    def delete(self, *args: Any) -> Any:
+        return self._read_only("delete")
+
+
+def _looks_like_id(value: str) -> bool:
+    from convex_py._values import decode_id
+
+    return decode_id(value) is not None
+
+
+@with_camel_case_aliases
+class DatabaseWriter(DatabaseReader):
+    """`ctx.db` in a mutation: reads and writes, all in the mutation's transaction."""
+
+    __slots__ = ()
+
+    def insert(self, table_name: str, value: Any) -> Any:
+        """Insert a document; returns its new Id."""
+        tx = self._tx
+        tx.check_open()
+        if isinstance(table_name, str) and table_name.startswith("_"):
+            raise InvalidTableError(f"Cannot write to system table {table_name!r}.")
+        table = tx.store.table(table_name, for_write=True)
+        return _ret(self._async, tx.store.insert(table, value, tx.budget))
+
+    def _write_target(self, args: tuple[Any, ...], method: str) -> tuple[Any, str, Any]:
+        if len(args) == 3:
+            table, doc_id = self._doc_table(args[:2], method)
+            value = args[2]
+        elif len(args) == 2:
+            table, doc_id = self._doc_table(args[:1], method)
+            value = args[1]
+        else:
+            raise TypeError(f"db.{method} takes (id, value) or (table, id, value)")
+        if table is None:
+            from convex_py.errors import DocumentNotFoundError
+
+            raise DocumentNotFoundError(f"{method.capitalize()} on nonexistent document ID {doc_id}")
+        return table, doc_id, value
+
+    def patch(self, *args: Any) -> Any:
+        """Merge top-level fields into a document (`UNSET` removes a field)."""
+        tx = self._tx
+        tx.check_open()
+        table, doc_id, value = self._write_target(args, "patch")
+        tx.store.patch(table, doc_id, value, tx.budget)
+        return _ret(self._async, None)
+
+    def replace(self, *args: Any) -> Any:
+        """Replace a document's fields, keeping `_id` and `_creationTime`."""
+        tx = self._tx
+        tx.check_open()
+        table, doc_id, value = self._write_target(args, "replace")
+        tx.store.replace(table, doc_id, value, tx.budget)
+        return _ret(self._async, None)
+
+    def delete(self, *args: Any) -> Any:
+        """Delete a document."""
+        tx = self._tx
+        tx.check_open()
+        if len(args) == 2:
+            table, doc_id = self._doc_table(args, "delete")
+        else:
+            table, doc_id = self._doc_table(args, "delete")
+        if table is None:
+            from convex_py.errors import DocumentNotFoundError
+
+            raise DocumentNotFoundError(f"Delete on nonexistent document ID {doc_id}")
+        tx.store.delete(table, doc_id, tx.budget)
+        return _ret(self._async, None)
+
+
+@with_camel_case_aliases
+class SystemReader:
+    """`ctx.db.system`: read-only access to system tables."""
+
+    __slots__ = ("_tx", "_async")
+
+    def __init__(self, tx: "Transaction", is_async: bool) -> None:
+        self._tx = tx
+        self._async = is_async
+
+    def get(self, *args: Any) -> Any:
+        tx = self._tx
+        tx.check_open()
+        table, doc_id = DatabaseReader._doc_table(self, args, "get", system=True)  # type: ignore[arg-type]
+        doc = None if table is None else tx.store.get(table, doc_id, tx.budget)
+        return _ret(self._async, doc)
+
+    def query(self, table_name: str) -> QueryBuilder:
+        tx = self._tx
+        tx.check_open()
+        table = tx.store.tables.get(table_name) if isinstance(table_name, str) else None
+        if table is None or not table.is_system:
+            raise InvalidTableError(f"{table_name!r} is not a system table (system tables: _scheduled_functions).")
+        return QueryBuilder(tx, table_name, table, self._async, True)
+
+    def normalize_id(self, table_name: str, id_string: str) -> Any:
+        return _ret(self._async, as_id(id_string, table_name))
+
+
+@with_camel_case_aliases
+class QueryCtx:
+    """The ctx of a query."""
+
+    __slots__ = ("db", "auth", "_runtime", "_tx", "_identity", "_async")
+
+    def __init__(self, runtime: "Runtime", tx: "Transaction", identity: Any, is_async: bool) -> None:
+        self._runtime = runtime
+        self._tx = tx
+        self._identity = identity
+        self._async = is_async
+        self.db = DatabaseReader(tx, is_async)
+        self.auth = Auth(identity, is_async)
+
+    def run_query(self, ref: Any, args: Any = None) -> Any:
+        """Run a query in this same transaction."""
+        result = self._runtime.nested_query(ref, args, self._identity, self._tx)
+        return _ret(self._async, result)
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(_missing_member(name, "a query"))
+
+
+@with_camel_case_aliases
+class MutationCtx:
+    """The ctx of a mutation: reads, writes and scheduling, all in one transaction."""
+
+    __slots__ = ("db", "auth", "_runtime", "_tx", "_identity", "_async", "_scheduler")
+
+    def __init__(self, runtime: "Runtime", tx: "Transaction", identity: Any, is_async: bool) -> None:
+        self._runtime = runtime
+        self._tx = tx
+        self._identity = identity
+        self._async = is_async
+        self.db = DatabaseWriter(tx, is_async)
+        self.auth = Auth(identity, is_async)
+        self._scheduler: Any = None
+
+    @property
+    def scheduler(self) -> Any:
+        """Schedule functions; the jobs commit or vanish with this mutation."""
+        if self._scheduler is None:
+            self._scheduler = self._runtime.scheduler_for(self._tx, None, self._async)
+        return self._scheduler
+
+    def run_query(self, ref: Any, args: Any = None) -> Any:
+        """Run a query in this same transaction."""
+        return _ret(self._async, self._runtime.nested_query(ref, args, self._identity, self._tx))
+
+    def run_mutation(self, ref: Any, args: Any = None) -> Any:
+        """Run a mutation nested in this transaction; if it raises, only its own writes roll back."""
+        return _ret(self._async, self._runtime.nested_mutation(ref, args, self._identity, self._tx))
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(_missing_member(name, "a mutation"))
+
+
+@with_camel_case_aliases
+class ActionCtx:
+    """The ctx of an action: no database; each run_* call is its own transaction."""
+
+    __slots__ = ("auth", "_runtime", "_identity", "_async", "_scheduler", "_job_id")
+
+    def __init__(self, runtime: "Runtime", identity: Any, is_async: bool, job_id: Any = None) -> None:
+        self._runtime = runtime
+        self._identity = identity
+        self._async = is_async
+        self.auth = Auth(identity, is_async)
+        self._scheduler: Any = None
+        self._job_id = job_id
+
+    @property
+    def scheduler(self) -> Any:
+        """Schedule functions at once (they survive the action failing)."""
+        if self._scheduler is None:
+            self._scheduler = self._runtime.scheduler_for(None, self._job_id, self._async)
+        return self._scheduler
+
+    def run_query(self, ref: Any, args: Any = None) -> Any:
+        """Run a query in its own transaction."""
+        return _ret(self._async, self._runtime.call("query", ref, args, self._identity))
+
+    def run_mutation(self, ref: Any, args: Any = None) -> Any:
+        """Run a mutation in its own transaction."""
+        return _ret(self._async, self._runtime.call("mutation", ref, args, self._identity))
+
+    def run_action(self, ref: Any, args: Any = None) -> Any:
+        """Run another action (awaitable in an async action)."""
+        if self._async:
+            return self._runtime.action_coroutine(ref, args, self._identity)
+        return self._runtime.call("action", ref, args, self._identity)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "db":
+            raise AttributeError(
+                "ctx.db is not available in actions: read and write through ctx.run_query / ctx.run_mutation."
+            )
+        raise AttributeError(_missing_member(name, "an action"))
+
+
+def _missing_member(name: str, role: str) -> str:
+    return f"ctx.{name} is not available in {role}."

@@ -1,0 +1,502 @@
+"""The query builder: `ctx.db.query(table).with_index(...).order(...).filter(...).collect()`.
+
+Index ranges follow Convex's rules (equalities on an index prefix, then at most
+one lower and one upper bound on the next field) and become a single bisected
+walk of the sorted index. Filters are expressions built with `q.field(...)`,
+compared with Convex's ordering across types.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+from convex_py._values import UNSET, Id, clone, sort_key
+from convex_py.errors import InvalidQueryError, InvalidValueError, NotUniqueError
+
+from ._ready import Ready
+from .store import MAX, Index, field_value
+
+if TYPE_CHECKING:
+    from .runtime import Transaction
+
+
+# --- Index ranges --------------------------------------------------------------
+
+
+class IndexRangeBuilder:
+    """The `q` of `with_index(name, lambda q: q.eq(...).gt(...))`."""
+
+    __slots__ = ("_index_name", "_fields", "_eqs", "_lower", "_upper", "_bound_field")
+
+    def __init__(self, index_name: str, fields: tuple[str, ...]) -> None:
+        self._index_name = index_name
+        self._fields = fields
+        self._eqs: list[Any] = []
+        self._lower: tuple[str, Any] | None = None
+        self._upper: tuple[str, Any] | None = None
+        self._bound_field: str | None = None
+
+    def _expect_next(self, op: str, field: str) -> None:
+        position = len(self._eqs)
+        if position >= len(self._fields):
+            raise InvalidQueryError(
+                f"Index range on {self._index_name}: `{op}(\"{field}\")` comes after every field of the index "
+                f"({', '.join(self._fields)}) already has an equality."
+            )
+        expected = self._fields[position]
+        if field != expected:
+            if field in self._fields:
+                raise InvalidQueryError(
+                    f"Index range on {self._index_name}: `{op}(\"{field}\")` is out of order; the next field "
+                    f"of the index is \"{expected}\" (fields: {', '.join(self._fields)}). "
+                    "Equalities must cover a prefix of the index fields, in order, before any range bound."
+                )
+            raise InvalidQueryError(
+                f"Index range on {self._index_name}: \"{field}\" is not a field of the index "
+                f"(fields: {', '.join(self._fields)})."
+            )
+
+    def eq(self, field: str, value: Any) -> "IndexRangeBuilder":
+        if self._lower is not None or self._upper is not None:
+            raise InvalidQueryError(
+                f"Index range on {self._index_name}: `eq(\"{field}\")` after a range bound; "
+                "equalities must come before gt/gte/lt/lte."
+            )
+        self._expect_next("eq", field)
+        _check_value(value, f"eq(\"{field}\")")
+        self._eqs.append(value)
+        return self
+
+    def _bound(self, op: str, field: str, value: Any, lower: bool) -> "IndexRangeBuilder":
+        if self._bound_field is None:
+            self._expect_next(op, field)
+            self._bound_field = field
+        elif field != self._bound_field:
+            raise InvalidQueryError(
+                f"Index range on {self._index_name}: `{op}(\"{field}\")`; range bounds must all be on "
+                f"the same field (\"{self._bound_field}\")."
+            )
+        if lower:
+            if self._lower is not None:
+                raise InvalidQueryError(f"Index range on {self._index_name}: only one lower bound (gt/gte) is allowed.")
+            if self._upper is not None:
+                raise InvalidQueryError(
+                    f"Index range on {self._index_name}: the lower bound (gt/gte) must come before the upper bound (lt/lte)."
+                )
+            _check_value(value, f"{op}(\"{field}\")")
+            self._lower = (op, value)
+        else:
+            if self._upper is not None:
+                raise InvalidQueryError(f"Index range on {self._index_name}: only one upper bound (lt/lte) is allowed.")
+            _check_value(value, f"{op}(\"{field}\")")
+            self._upper = (op, value)
+        return self
+
+    def gt(self, field: str, value: Any) -> "IndexRangeBuilder":
+        return self._bound("gt", field, value, True)
+
+    def gte(self, field: str, value: Any) -> "IndexRangeBuilder":
+        return self._bound("gte", field, value, True)
+
+    def lt(self, field: str, value: Any) -> "IndexRangeBuilder":
+        return self._bound("lt", field, value, False)
+
+    def lte(self, field: str, value: Any) -> "IndexRangeBuilder":
+        return self._bound("lte", field, value, False)
+
+    def bounds(self, index: Index) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        """(minimum, maximum) keys, both inclusive, for a walk of `index`."""
+        prefix = index.range_prefix(self._eqs)
+        if self._lower is None:
+            minimum = prefix
+        else:
+            op, value = self._lower
+            key = index.bound_key(value)
+            minimum = prefix + (key,) if op == "gte" else prefix + (key, MAX)
+        if self._upper is None:
+            maximum = prefix + (MAX,)
+        else:
+            op, value = self._upper
+            key = index.bound_key(value)
+            maximum = prefix + (key, MAX) if op == "lte" else prefix + (key,)
+        return minimum, maximum
+
+
+def _check_value(value: Any, where: str) -> None:
+    try:
+        sort_key(value)
+    except InvalidValueError as exc:
+        raise InvalidQueryError(f"{where}: {exc}") from None
+
+
+# --- Filter expressions ----------------------------------------------------------
+
+
+class Expression:
+    """A filter expression: evaluates against a document."""
+
+    __slots__ = ("evaluate",)
+
+    def __init__(self, evaluate: Callable[[dict[str, Any]], Any]) -> None:
+        self.evaluate = evaluate
+
+    def __bool__(self) -> bool:
+        raise InvalidQueryError(
+            "A filter expression cannot be used as a Python bool: combine expressions with "
+            "q.and_(...), q.or_(...) and q.not_(...) instead of `and`, `or` and `not`."
+        )
+
+
+def _expr(value: Any) -> Callable[[dict[str, Any]], Any]:
+    if isinstance(value, Expression):
+        return value.evaluate
+    _check_value(value, "filter")
+    return lambda doc: value
+
+
+def _numeric(name: str, op: Callable[[Any, Any], Any]) -> Callable[..., Expression]:
+    def build(self: "FilterBuilder", left: Any, right: Any) -> Expression:
+        a, b = _expr(left), _expr(right)
+
+        def evaluate(doc: dict[str, Any]) -> Any:
+            x, y = a(doc), b(doc)
+            if type(x) is not type(y) or type(x) not in (int, float):
+                raise InvalidQueryError(
+                    f"q.{name}: both sides must be numbers of the same type (int or float), got {x!r} and {y!r}."
+                )
+            return op(x, y)
+
+        return Expression(evaluate)
+
+    build.__name__ = name
+    return build
+
+
+def _int_div(x: Any, y: Any) -> Any:
+    if type(x) is int:
+        if y == 0:
+            raise InvalidQueryError("q.div: division by zero")
+        quotient = abs(x) // abs(y)
+        return quotient if (x >= 0) == (y >= 0) else -quotient
+    return x / y if y != 0 else (float("nan") if x == 0 else float("inf") if x > 0 else float("-inf"))
+
+
+def _mod(x: Any, y: Any) -> Any:
+    if y == 0:
+        if type(x) is int:
+            raise InvalidQueryError("q.mod: division by zero")
+        return float("nan")
+    import math
+
+    return math.fmod(x, y) if type(x) is float else (abs(x) % abs(y)) * (1 if x >= 0 else -1)
+
+
+def _comparison(name: str, test: Callable[[Any, Any], bool]) -> Callable[..., Expression]:
+    def build(self: "FilterBuilder", left: Any, right: Any) -> Expression:
+        a, b = _expr(left), _expr(right)
+        return Expression(lambda doc: test(sort_key(a(doc)), sort_key(b(doc))))
+
+    build.__name__ = name
+    return build
+
+
+class FilterBuilder:
+    """The `q` of `.filter(lambda q: ...)`."""
+
+    __slots__ = ()
+
+    def field(self, path: str) -> Expression:
+        if not isinstance(path, str):
+            raise InvalidQueryError(f"q.field expects a field path string, got {path!r}")
+        return Expression(lambda doc: field_value(doc, path))
+
+    eq = _comparison("eq", lambda x, y: x == y)
+    neq = _comparison("neq", lambda x, y: x != y)
+    lt = _comparison("lt", lambda x, y: x < y)
+    lte = _comparison("lte", lambda x, y: x <= y)
+    gt = _comparison("gt", lambda x, y: x > y)
+    gte = _comparison("gte", lambda x, y: x >= y)
+
+    def and_(self, *exprs: Any) -> Expression:
+        parts = [_expr(e) for e in exprs]
+        return Expression(lambda doc: all(p(doc) is True for p in parts))
+
+    def or_(self, *exprs: Any) -> Expression:
+        parts = [_expr(e) for e in exprs]
+        return Expression(lambda doc: any(p(doc) is True for p in parts))
+
+    def not_(self, expr: Any) -> Expression:
+        part = _expr(expr)
+        return Expression(lambda doc: part(doc) is not True)
+
+    add = _numeric("add", lambda x, y: x + y)
+    sub = _numeric("sub", lambda x, y: x - y)
+    mul = _numeric("mul", lambda x, y: x * y)
+    div = _numeric("div", _int_div)
+    mod = _numeric("mod", _mod)
+
+    def neg(self, expr: Any) -> Expression:
+        part = _expr(expr)
+
+        def evaluate(doc: dict[str, Any]) -> Any:
+            x = part(doc)
+            if type(x) not in (int, float):
+                raise InvalidQueryError(f"q.neg: expected a number, got {x!r}.")
+            return -x
+
+        return Expression(evaluate)
+
+    # Python keywords get a trailing underscore; accept Convex's spelling too where legal.
+    and__ = and_
+
+
+_FILTER_BUILDER = FilterBuilder()
+
+
+# --- Cursors ----------------------------------------------------------------------
+
+
+def _encode_part(part: Any) -> Any:
+    if type(part) is tuple:
+        return [_encode_part(p) for p in part]
+    if type(part) is bytes:
+        return {"b": base64.b64encode(part).decode()}
+    if type(part) is float and part != part:
+        return {"nan": 1}
+    return part
+
+
+def _decode_part(part: Any) -> Any:
+    if type(part) is list:
+        return tuple(_decode_part(p) for p in part)
+    if type(part) is dict:
+        if "b" in part:
+            return base64.b64decode(part["b"])
+        return float("nan")
+    return part
+
+
+def encode_cursor(key: tuple[Any, ...], index_name: str) -> str:
+    payload = json.dumps([index_name, _encode_part(key)], separators=(",", ":"))
+    return base64.urlsafe_b64encode(payload.encode()).decode()
+
+
+def decode_cursor(cursor: str, index_name: str) -> tuple[Any, ...]:
+    try:
+        name, key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        decoded = _decode_part(key)
+    except (ValueError, TypeError, AttributeError):
+        raise InvalidQueryError(f"Invalid cursor {cursor[:40]!r}: pass a continueCursor from an earlier page.") from None
+    if name != index_name or type(decoded) is not tuple:
+        raise InvalidQueryError(
+            "This cursor belongs to a different query (another index); paginate the same query it came from."
+        )
+    return decoded
+
+
+END_CURSOR = "_end"
+
+
+# --- The builder ------------------------------------------------------------------------
+
+
+class QueryBuilder:
+    """A lazily run query over one table."""
+
+    __slots__ = ("_tx", "_table_name", "_table", "_index_name", "_range", "_order", "_filters", "_async", "_system")
+
+    def __init__(self, tx: "Transaction", table_name: str, table: Any, is_async: bool, system: bool) -> None:
+        self._tx = tx
+        self._table_name = table_name
+        self._table = table
+        self._index_name: str | None = None
+        self._range: IndexRangeBuilder | None = None
+        self._order = "asc"
+        self._filters: list[Callable[[dict[str, Any]], Any]] = []
+        self._async = is_async
+        self._system = system
+
+    # builders
+    def with_index(self, index_name: str, range_fn: Callable[[IndexRangeBuilder], Any] | None = None) -> "QueryBuilder":
+        if self._index_name is not None:
+            raise InvalidQueryError("with_index can only be called once per query.")
+        if self._filters:
+            raise InvalidQueryError("with_index must come before filter.")
+        index = self._tx.store.index(self._table, self._table_name, index_name)
+        fields = index.fields if index is not None else (("_creationTime",) if index_name == "by_creation_time" else ("_id",))
+        builder = IndexRangeBuilder(f"{self._table_name}.{index_name}", fields)
+        if range_fn is not None:
+            result = range_fn(builder)
+            if result is not builder:
+                raise InvalidQueryError(
+                    f"with_index(\"{index_name}\", ...): the range function must return the builder it was given "
+                    "(e.g. `lambda q: q.eq(\"field\", value)`)."
+                )
+        self._index_name = index_name
+        self._range = builder
+        return self
+
+    def order(self, order: str) -> "QueryBuilder":
+        if order not in ("asc", "desc"):
+            raise InvalidQueryError(f"order must be \"asc\" or \"desc\", got {order!r}")
+        self._order = order
+        return self
+
+    def filter(self, predicate: Callable[[FilterBuilder], Any]) -> "QueryBuilder":
+        expr = predicate(_FILTER_BUILDER)
+        if isinstance(expr, Expression):
+            self._filters.append(expr.evaluate)
+        elif expr is True or expr is False:
+            value = expr
+            self._filters.append(lambda doc: value)
+        else:
+            raise InvalidQueryError(
+                f"filter must return an expression built from q (e.g. q.eq(q.field(\"x\"), 1)), got {expr!r}"
+            )
+        return self
+
+    def with_search_index(self, *args: Any, **kwargs: Any) -> "QueryBuilder":
+        raise InvalidQueryError("Search indexes are not supported by convex-py.")
+
+    # running
+    def _walk(self, start_after: tuple[Any, ...] | None = None) -> Iterator[tuple[tuple[Any, ...], dict[str, Any]]]:
+        tx = self._tx
+        tx.check_open()
+        table = self._table
+        if table is None:
+            table = tx.store.tables.get(self._table_name)
+            if table is None:
+                return
+        index_name = self._index_name or "by_creation_time"
+        index = table.indexes[index_name]
+        if self._range is not None:
+            minimum, maximum = self._range.bounds(index)
+        else:
+            minimum, maximum = (), (MAX,)
+        inclusive = (True, True)
+        reverse = self._order == "desc"
+        if start_after is not None:
+            if reverse:
+                if start_after < maximum:
+                    maximum, inclusive = start_after, (True, False)
+            elif start_after > minimum:
+                minimum, inclusive = start_after, (False, True)
+        budget = tx.budget
+        budget.range_read()
+        sizes = table.sizes
+        filters = self._filters
+        for key, doc in tx.store.scan(index, table.docs, minimum, maximum, inclusive, reverse):
+            budget.read(sizes[key[-1]])
+            if filters:
+                ok = True
+                for f in filters:
+                    if f(doc) is not True:
+                        ok = False
+                        break
+                if not ok:
+                    continue
+            yield key, doc
+
+    def _docs(self, limit: int | None = None) -> list[dict[str, Any]]:
+        out = []
+        if limit is not None and limit <= 0:
+            return out
+        for _key, doc in self._walk():
+            out.append(clone(doc))
+            if limit is not None and len(out) >= limit:
+                break
+        return out
+
+    def _ret(self, value: Any) -> Any:
+        return Ready(value) if self._async else value
+
+    def collect(self) -> Any:
+        return self._ret(self._docs())
+
+    def take(self, n: int) -> Any:
+        if type(n) is not int or n < 0:
+            raise InvalidQueryError(f"take expects a non-negative int, got {n!r}")
+        return self._ret(self._docs(n))
+
+    def first(self) -> Any:
+        docs = self._docs(1)
+        return self._ret(docs[0] if docs else None)
+
+    def unique(self) -> Any:
+        docs = self._docs(2)
+        if len(docs) > 1:
+            raise NotUniqueError(
+                f"unique() query returned more than one result from table {self._table_name}: "
+                f"{docs[0]['_id']}, {docs[1]['_id']}, ..."
+            )
+        return self._ret(docs[0] if docs else None)
+
+    def paginate(self, options: dict[str, Any]) -> Any:
+        if type(options) is not dict or "numItems" not in options:
+            raise InvalidQueryError(
+                "paginate expects {\"numItems\": n, \"cursor\": None or a continueCursor}, got " + repr(options)
+            )
+        num_items = options["numItems"]
+        if type(num_items) not in (int, float) or num_items < 0 or num_items != num_items:
+            raise InvalidQueryError(f"paginate: numItems must be a non-negative number, got {num_items!r}")
+        num_items = int(num_items)
+        cursor = options.get("cursor")
+        index_name = self._index_name or "by_creation_time"
+        if cursor == END_CURSOR:
+            return self._ret({"page": [], "isDone": True, "continueCursor": END_CURSOR})
+        start_after = None
+        if cursor is not None:
+            if not isinstance(cursor, str):
+                raise InvalidQueryError(f"paginate: cursor must be None or a string, got {cursor!r}")
+            start_after = decode_cursor(cursor, index_name)
+        page = []
+        last_key = None
+        is_done = True
+        if num_items > 0:
+            walk = self._walk(start_after)
+            for key, doc in walk:
+                page.append(clone(doc))
+                last_key = key
+                if len(page) >= num_items:
+                    is_done = next(walk, None) is None
+                    break
+        else:
+            is_done = False
+            last_key = start_after
+        if is_done:
+            continue_cursor = END_CURSOR
+        else:
+            continue_cursor = encode_cursor(last_key, index_name) if last_key is not None else (cursor or encode_cursor((), index_name))
+        return self._ret({"page": page, "isDone": is_done, "continueCursor": continue_cursor})
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for _key, doc in self._walk():
+            yield clone(doc)
+
+    def __aiter__(self) -> Any:
+        return _AsyncIter(iter(self))
+
+    # camelCase aliases
+    withIndex = with_index
+    withSearchIndex = with_search_index
+
+
+class _AsyncIter:
+    __slots__ = ("_it",)
+
+    def __init__(self, it: Iterator[Any]) -> None:
+        self._it = it
+
+    def __aiter__(self) -> "_AsyncIter":
+        return self
+
+    async def __anext__(self) -> Any:
+        try:
+            return next(self._it)
+        except StopIteration:
+            raise StopAsyncIteration from None
+
+
+__all__ = ["QueryBuilder", "FilterBuilder", "IndexRangeBuilder", "Expression", "Id"]

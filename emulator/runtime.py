@@ -1,0 +1,308 @@
+"""Running one function: resolve it, check its arguments, give it a ctx, enforce limits.
+
+Queries and mutations run synchronously: an `async def` handler is driven
+without an event loop, because every ctx method it may await is already
+finished. Mutations run one at a time (a lock), each in a transaction of the
+store; a nested `ctx.run_mutation` is a savepoint. Actions run in an event loop
+when async, and each of their `run_*` calls is its own top-level call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import threading
+from typing import TYPE_CHECKING, Any, Callable, Coroutine
+
+from convex_py._functions import ConvexFunction
+from convex_py._values import copy_value
+from convex_py.errors import (
+    ArgumentValidationError,
+    FunctionKindError,
+    InvalidValueError,
+    LimitExceededError,
+    ReturnsValidationError,
+    TransientError,
+    UnsupportedInFunctionError,
+    ValidationError,
+)
+
+from .app import App
+from .context import ActionCtx, MutationCtx, QueryCtx
+from .limits import Limits
+from .store import Budget, Store
+
+if TYPE_CHECKING:
+    from .clock import Clock
+
+
+class Transaction:
+    """One top-level query or mutation: its budget, and whether it is still running."""
+
+    __slots__ = ("store", "budget", "writable", "open", "scheduled", "runtime")
+
+    def __init__(self, runtime: "Runtime", writable: bool) -> None:
+        self.runtime = runtime
+        self.store = runtime.store
+        self.budget = Budget(runtime.limits)
+        self.writable = writable
+        self.open = True
+        self.scheduled: list[Any] = []
+
+    def check_open(self) -> None:
+        if not self.open:
+            from convex_py.errors import ConvexPyError
+
+            raise ConvexPyError(
+                "This ctx belongs to a function that has already returned; ctx objects cannot be used after "
+                "their function finishes."
+            )
+
+
+def drive(coro: Coroutine[Any, Any, Any], what: str) -> Any:
+    """Run a coroutine that must finish without suspending (queries and mutations)."""
+    try:
+        coro.send(None)
+    except StopIteration as stop:
+        return stop.value
+    coro.close()
+    raise UnsupportedInFunctionError(
+        f"{what} awaited something that is not a Convex operation (a sleep, a timer, a network call). "
+        "Queries and mutations must be deterministic: only ctx methods can be awaited; "
+        "do outside work in an action."
+    )
+
+
+_loops = threading.local()
+
+
+def run_coroutine(coro: Coroutine[Any, Any, Any]) -> Any:
+    """Run an action's coroutine to completion from synchronous code."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        loop = getattr(_loops, "loop", None)
+        if loop is None or loop.is_closed():
+            loop = asyncio.new_event_loop()
+            _loops.loop = loop
+        return loop.run_until_complete(coro)
+    # Called from inside a running loop (e.g. an async test): use a helper thread.
+    result: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            result["value"] = asyncio.run(coro)
+        except BaseException as exc:  # re-raised in the caller's thread
+            result["error"] = exc
+
+    thread = threading.Thread(target=target, name="convex-py-action")
+    thread.start()
+    thread.join()
+    if "error" in result:
+        raise result["error"]
+    return result.get("value")
+
+
+def make_identity(identity: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Fill in `subject`, `issuer` and `tokenIdentifier` as Convex (and its test tools) do."""
+    if identity is None:
+        return None
+    if not isinstance(identity, dict):
+        raise TypeError(f"An identity is a dict of claims (subject, issuer, name, email, ...), got {identity!r}")
+    filled = dict(identity)
+    if "subject" not in filled:
+        import hashlib
+        import json
+
+        filled["subject"] = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    filled.setdefault("issuer", "https://convex.test")
+    filled.setdefault("tokenIdentifier", f"{filled['issuer']}|{filled['subject']}")
+    return filled
+
+
+class Runtime:
+    """Runs functions of one app against one store and clock."""
+
+    def __init__(self, app: App, store: Store, clock: "Clock", limits: Limits) -> None:
+        self.app = app
+        self.store = store
+        self.clock = clock
+        self.limits = limits
+        self.lock = threading.RLock()
+        self.scheduler: Any = None  # set by the emulator: makes ctx.scheduler objects
+        self.commits_to_fail = 0  # fault injection: fail this many commits with a transient error
+        self.retries = 0  # mutations run again after a transient failure
+
+    # --- helpers -------------------------------------------------------------
+
+    def resolve(self, kind: str, ref: Any) -> tuple[str, ConvexFunction]:
+        path, fn = self.app.resolve(ref)
+        if fn.kind != kind:
+            raise FunctionKindError(
+                f"`{path}` is a {fn.kind}, not a {kind}: call it as a {fn.kind}"
+                f" (e.g. run_{fn.kind} / t.{fn.kind})."
+            )
+        return path, fn
+
+    def check_args(self, path: str, fn: ConvexFunction, args: Any) -> dict[str, Any]:
+        if args is None:
+            args = {}
+        elif type(args) is not dict:
+            raise ArgumentValidationError(
+                f"ArgumentValidationError: arguments of `{path}` must be an object (a dict), got {type(args).__name__}: {args!r}",
+                value=args, expected="object",
+            )
+        try:
+            copied, size = copy_value(args)
+        except InvalidValueError as exc:
+            raise ArgumentValidationError(f"ArgumentValidationError: arguments of `{path}`: {exc}", value=args) from None
+        if size > self.limits.max_args_bytes:
+            raise LimitExceededError(
+                f"Arguments for `{path}` are too large ({size} bytes, limit: {self.limits.max_args_bytes} bytes)"
+            )
+        validator = fn.args_validator
+        if validator is None:
+            return copied
+        try:
+            return validator.validate(copied)
+        except ValidationError as exc:
+            raise ArgumentValidationError(
+                f"ArgumentValidationError: {exc}\nFunction: {path}", path=exc.path, value=exc.value, expected=exc.expected
+            ) from None
+
+    def check_result(self, path: str, fn: ConvexFunction, result: Any) -> Any:
+        try:
+            copied, size = copy_value(result)
+        except InvalidValueError as exc:
+            raise ReturnsValidationError(f"ReturnsValidationError: the return value of `{path}`: {exc}", value=result) from None
+        if size > self.limits.max_return_bytes:
+            raise LimitExceededError(
+                f"Return value of `{path}` is too large ({size} bytes, limit: {self.limits.max_return_bytes} bytes)"
+            )
+        validator = fn.returns_validator
+        if validator is None:
+            return copied
+        try:
+            return validator.validate(copied)
+        except ValidationError as exc:
+            raise ReturnsValidationError(
+                f"ReturnsValidationError: {exc}\nFunction: {path}", path=exc.path, value=exc.value, expected=exc.expected
+            ) from None
+
+    def _invoke(self, fn: ConvexFunction, ctx: Any, args: dict[str, Any], path: str) -> Any:
+        result = fn.handler(ctx, args)
+        if fn.is_async or inspect.iscoroutine(result):
+            return drive(result, f"The {fn.kind} `{path}`")
+        return result
+
+    # --- queries and mutations ----------------------------------------------------
+
+    def _query_in(self, path: str, fn: ConvexFunction, args: Any, identity: Any, tx: Transaction) -> Any:
+        checked = self.check_args(path, fn, args)
+        ctx = QueryCtx(self, tx, identity, fn.is_async)
+        return self.check_result(path, fn, self._invoke(fn, ctx, checked, path))
+
+    def run_query(self, path: str, fn: ConvexFunction, args: Any, identity: Any) -> Any:
+        with self.lock:
+            tx = Transaction(self, False)
+            try:
+                return self._query_in(path, fn, args, identity, tx)
+            finally:
+                tx.open = False
+
+    def nested_query(self, ref: Any, args: Any, identity: Any, tx: Transaction) -> Any:
+        path, fn = self.resolve("query", ref)
+        return self._query_in(path, fn, args, identity, tx)
+
+    def _mutation_in(self, path: str, fn: ConvexFunction, args: Any, identity: Any, tx: Transaction) -> Any:
+        checked = self.check_args(path, fn, args)
+        ctx = MutationCtx(self, tx, identity, fn.is_async)
+        return self.check_result(path, fn, self._invoke(fn, ctx, checked, path))
+
+    def run_mutation(
+        self,
+        path: str,
+        fn: ConvexFunction,
+        args: Any,
+        identity: Any,
+        before_commit: Callable[[Transaction], None] | None = None,
+    ) -> Any:
+        """Run a mutation as its own transaction: all of it commits, or none of it."""
+        store = self.store
+        with self.lock:
+            while True:
+                store.begin()
+                tx = Transaction(self, True)
+                try:
+                    result = self._mutation_in(path, fn, args, identity, tx)
+                    if before_commit is not None:
+                        before_commit(tx)
+                    if self.commits_to_fail > 0:
+                        self.commits_to_fail -= 1
+                        raise TransientError(
+                            f"Transient error while committing `{path}` (injected by fail_next_commits)"
+                        )
+                except TransientError:
+                    # A system failure, as an OCC conflict in Convex: roll back and run again.
+                    tx.open = False
+                    store.rollback()
+                    self.retries += 1
+                    continue
+                except BaseException:
+                    tx.open = False
+                    store.rollback()
+                    raise
+                tx.open = False
+                store.commit()
+                return result
+
+    def nested_mutation(self, ref: Any, args: Any, identity: Any, tx: Transaction) -> Any:
+        path, fn = self.resolve("mutation", ref)
+        store = self.store
+        point = store.savepoint()
+        try:
+            return self._mutation_in(path, fn, args, identity, tx)
+        except BaseException:
+            store.rollback_to(point)
+            raise
+
+    # --- actions -----------------------------------------------------------------
+
+    def run_action(self, path: str, fn: ConvexFunction, args: Any, identity: Any, job_id: Any = None) -> Any:
+        checked = self.check_args(path, fn, args)
+        ctx = ActionCtx(self, identity, fn.is_async, job_id)
+        if fn.is_async:
+            result = run_coroutine(fn.handler(ctx, checked))
+        else:
+            result = fn.handler(ctx, checked)
+            if inspect.iscoroutine(result):
+                result = run_coroutine(result)
+        return self.check_result(path, fn, result)
+
+    async def _action_async(self, path: str, fn: ConvexFunction, args: Any, identity: Any) -> Any:
+        checked = self.check_args(path, fn, args)
+        ctx = ActionCtx(self, identity, fn.is_async)
+        result = fn.handler(ctx, checked)
+        if inspect.isawaitable(result):
+            result = await result
+        return self.check_result(path, fn, result)
+
+    def action_coroutine(self, ref: Any, args: Any, identity: Any) -> Coroutine[Any, Any, Any]:
+        path, fn = self.resolve("action", ref)
+        return self._action_async(path, fn, args, identity)
+
+    # --- entry point -----------------------------------------------------------------
+
+    def call(self, kind: str, ref: Any, args: Any, identity: Any) -> Any:
+        """A top-level call of a function by reference, as a client (or an action) makes it."""
+        path, fn = self.resolve(kind, ref)
+        if kind == "query":
+            return self.run_query(path, fn, args, identity)
+        if kind == "mutation":
+            return self.run_mutation(path, fn, args, identity)
+        return self.run_action(path, fn, args, identity)
+
+    def scheduler_for(self, tx: Transaction | None, job_id: Any, is_async: bool) -> Any:
+        if self.scheduler is None:
+            raise AttributeError("ctx.scheduler is not available: this runtime has no scheduler.")
+        return self.scheduler.facade(tx, job_id, is_async)

@@ -1,0 +1,409 @@
+"""The durable scheduler: `ctx.scheduler` and the queue of due work, on the virtual clock.
+
+Jobs are documents of the system table `_scheduled_functions`, written in the
+caller's transaction, so a mutation's jobs commit or vanish with it. Due work
+(jobs, cron runs, clean-ups of finished jobs) sits in one heap keyed by
+(due time, scheduling order); moving the clock pops what falls due, so its cost
+follows the work done, never the time travelled.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Callable
+
+from convex_py._functions import ConvexFunction
+from convex_py._values import as_id, copy_value
+from convex_py.errors import (
+    ConvexError,
+    ConvexPyError,
+    FunctionNotFoundError,
+    InvalidIdError,
+    InvalidReferenceError,
+    LimitExceededError,
+    RunawaySchedulingError,
+    SchedulerError,
+    TransientError,
+)
+
+from ._ready import Ready
+from ._aliases import with_camel_case_aliases
+
+if TYPE_CHECKING:
+    from .runtime import Runtime, Transaction
+
+JOBS = "_scheduled_functions"
+FIVE_YEARS_MS = 5 * 366 * 24 * 3600 * 1000
+RETENTION_MS = 7 * 24 * 3600 * 1000
+TRANSIENT_ACTION_ERROR = "Transient error while executing action"
+
+# Kinds of heap entries.
+JOB, CRON, CLEANUP = 0, 1, 2
+
+
+def error_text(exc: BaseException) -> str:
+    """The `error` string of a failed job, as a Convex user reads it."""
+    if isinstance(exc, ConvexPyError):
+        return str(exc)
+    if isinstance(exc, ConvexError):
+        return f"Uncaught ConvexError: {exc.data!r}"
+    return f"Uncaught {type(exc).__name__}: {exc}"
+
+
+class _ActionBudget:
+    """Scheduling counts of one action execution (actions have no transaction budget)."""
+
+    __slots__ = ("functions_scheduled", "scheduled_args_bytes")
+
+    def __init__(self) -> None:
+        self.functions_scheduled = 0
+        self.scheduled_args_bytes = 0
+
+
+@with_camel_case_aliases
+class SchedulerFacade:
+    """`ctx.scheduler` of one function execution."""
+
+    __slots__ = ("_scheduler", "_tx", "_job_id", "_async", "_budget")
+
+    def __init__(self, scheduler: "Scheduler", tx: "Transaction | None", job_id: Any, is_async: bool) -> None:
+        self._scheduler = scheduler
+        self._tx = tx
+        self._job_id = job_id
+        self._async = is_async
+        self._budget: Any = tx.budget if tx is not None else _ActionBudget()
+
+    def run_after(self, delay_ms: Any, ref: Any, args: Any = None) -> Any:
+        """Schedule `ref` to run `delay_ms` milliseconds from now; returns the job's Id."""
+        if isinstance(delay_ms, bool) or not isinstance(delay_ms, (int, float)):
+            raise SchedulerError("`delayMs` must be a number")
+        if not math.isfinite(delay_ms):
+            raise SchedulerError("`delayMs` must be a finite number")
+        if delay_ms < 0:
+            raise SchedulerError("`delayMs` must be non-negative")
+        if self._tx is not None:
+            self._tx.check_open()
+        now = self._scheduler.clock.now
+        job_id = self._scheduler.schedule(self, now + delay_ms, ref, args)
+        return Ready(job_id) if self._async else job_id
+
+    def run_at(self, timestamp: Any, ref: Any, args: Any = None) -> Any:
+        """Schedule `ref` at `timestamp` (ms since the epoch or an aware datetime); returns the job's Id."""
+        if isinstance(timestamp, datetime):
+            if timestamp.tzinfo is None:
+                raise SchedulerError(
+                    "The invoke time must be a Date or a timestamp: a naive datetime has no time zone; "
+                    "give it one (e.g. tzinfo=timezone.utc)"
+                )
+            when = timestamp.timestamp() * 1000
+        elif isinstance(timestamp, bool) or not isinstance(timestamp, (int, float)) or not math.isfinite(timestamp):
+            raise SchedulerError("The invoke time must be a Date or a timestamp")
+        else:
+            when = float(timestamp)
+        if self._tx is not None:
+            self._tx.check_open()
+        job_id = self._scheduler.schedule(self, when, ref, args)
+        return Ready(job_id) if self._async else job_id
+
+    def cancel(self, job_id: Any) -> Any:
+        """Cancel a pending job (a running action goes on, but what it schedules next is canceled)."""
+        if self._tx is not None:
+            self._tx.check_open()
+        self._scheduler.cancel(job_id, in_transaction=self._tx is not None)
+        return Ready(None) if self._async else None
+
+
+class Scheduler:
+    """The queue of due work and the execution of scheduled functions."""
+
+    def __init__(self, runtime: "Runtime") -> None:
+        self.runtime = runtime
+        self.store = runtime.store
+        self.clock = runtime.clock
+        self.limits = runtime.limits
+        self.heap: list[tuple[float, int, int, Any]] = []
+        self._order = itertools.count()
+        self.job_entries = 0  # job entries in the heap (pending or canceled-but-not-popped)
+        self.executions: list[dict[str, Any]] = []
+        self.cron_runner: Any = None  # set by the cron executor
+        self._running_generation: int | None = None
+        self._generations: dict[str, int] | None = None
+        self.interrupts_pending = 0
+
+    # --- scheduling ------------------------------------------------------------
+
+    def facade(self, tx: "Transaction | None", job_id: Any, is_async: bool) -> SchedulerFacade:
+        return SchedulerFacade(self, tx, job_id, is_async)
+
+    def _resolve(self, ref: Any) -> tuple[str, ConvexFunction]:
+        try:
+            return self.runtime.app.resolve(ref)
+        except FunctionNotFoundError:
+            path = ref if isinstance(ref, str) else getattr(ref, "_path", repr(ref))
+            raise SchedulerError(f"Attempted to schedule function at nonexistent path: {path}") from None
+        except InvalidReferenceError as exc:
+            raise SchedulerError(f"Cannot schedule {ref!r}: {exc}") from None
+
+    def schedule(self, facade: SchedulerFacade, when: float, ref: Any, args: Any) -> Any:
+        now = self.clock.now
+        if when - now > FIVE_YEARS_MS:
+            raise SchedulerError(f"Scheduled time {when} is more than 5 years in the future")
+        if now - when > FIVE_YEARS_MS:
+            raise SchedulerError(f"Scheduled time {when} is more than 5 years in the past")
+        path, _fn = self._resolve(ref)
+        if args is None:
+            args = {}
+        if type(args) is not dict:
+            raise SchedulerError(
+                f"The arguments of a scheduled function must be an object (a dict), got {type(args).__name__}: {args!r}"
+            )
+        copied, size = copy_value(args)
+        budget = facade._budget
+        limits = self.limits
+        who = "mutation" if facade._tx is not None else "action"
+        budget.functions_scheduled += 1
+        if budget.functions_scheduled > limits.max_functions_scheduled:
+            raise LimitExceededError(
+                f"Too many functions scheduled by this {who} (limit: {limits.max_functions_scheduled})"
+            )
+        budget.scheduled_args_bytes += size
+        if budget.scheduled_args_bytes > limits.max_scheduled_args_bytes:
+            raise LimitExceededError(
+                f"Too large total size of the arguments of scheduled functions from this {who} "
+                f"(limit: {limits.max_scheduled_args_bytes} bytes)"
+            )
+        canceled = facade._job_id is not None and self._state(facade._job_id) == "canceled"
+        body: dict[str, Any] = {"name": path, "args": [copied], "scheduledTime": when}
+        if canceled:
+            body["state"] = {"kind": "canceled"}
+            body["completedTime"] = now
+        else:
+            body["state"] = {"kind": "pending"}
+        store = self.store
+        generation = None if self._running_generation is None else self._running_generation + 1
+        if facade._tx is not None:
+            job_id = store.insert_system(JOBS, body)
+            if canceled:
+                store.on_commit.append(lambda: self._push(now + RETENTION_MS, CLEANUP, job_id))
+            else:
+                store.on_commit.append(lambda: self._push_job(when, job_id, generation))
+        else:
+            with self.runtime.lock:
+                job_id = store.insert_system(JOBS, body)
+            if canceled:
+                self._push(now + RETENTION_MS, CLEANUP, job_id)
+            else:
+                self._push_job(when, job_id, generation)
+        return job_id
+
+    def _push(self, when: float, kind: int, payload: Any) -> None:
+        heapq.heappush(self.heap, (when, next(self._order), kind, payload))
+
+    def _push_job(self, when: float, job_id: Any, generation: int | None) -> None:
+        self.job_entries += 1
+        if generation is not None and self._generations is not None:
+            self._generations[job_id] = generation
+        self._push(when, JOB, job_id)
+
+    def _job(self, job_id: Any) -> dict[str, Any] | None:
+        return self.store.tables[JOBS].docs.get(job_id)
+
+    def _state(self, job_id: Any) -> str | None:
+        job = self._job(job_id)
+        return None if job is None else job["state"]["kind"]
+
+    def cancel(self, job_id: Any, *, in_transaction: bool) -> None:
+        if not isinstance(job_id, str) or as_id(job_id, JOBS) is None:
+            raise InvalidIdError(
+                "Invalid scheduled function ID. The ID must be an ID on the '_scheduled_functions' table."
+            )
+        with self.runtime.lock:
+            job = self._job(job_id)
+            if job is None:
+                return
+            kind = job["state"]["kind"]
+            if kind in ("pending", "inProgress"):
+                now = self.clock.now
+                self.store.update_system(JOBS, job_id, {"state": {"kind": "canceled"}, "completedTime": now})
+                if in_transaction:
+                    self.store.on_commit.append(lambda: self._push(now + RETENTION_MS, CLEANUP, job_id))
+                else:
+                    self._push(now + RETENTION_MS, CLEANUP, job_id)
+            elif kind in ("success", "failed"):
+                _path, fn = self._function_or_none(job["name"])
+                if fn is not None and fn.kind == "action":
+                    raise SchedulerError(
+                        f"Cannot cancel scheduled function {job_id}: the action {job['name']} has already "
+                        f"completed (state: {kind})."
+                    )
+
+    def _function_or_none(self, path: str) -> tuple[str, ConvexFunction | None]:
+        return path, self.runtime.app.functions.get(path)
+
+    # --- running due work ---------------------------------------------------------
+
+    def next_due_time(self) -> float | None:
+        return self.heap[0][0] if self.heap else None
+
+    def run_due(self, target: float, *, stop_when_no_jobs: bool = False) -> int:
+        """Run every entry due at or before `target`, each at its own time; return jobs run."""
+        heap = self.heap
+        clock = self.clock
+        ran = 0
+        while heap and heap[0][0] <= target:
+            if stop_when_no_jobs and self.job_entries == 0:
+                break
+            when, _order, kind, payload = heapq.heappop(heap)
+            if when > clock.now:
+                clock.set(when)
+            if kind == JOB:
+                self.job_entries -= 1
+                if self._run_job(payload):
+                    ran += 1
+            elif kind == CRON:
+                self.cron_runner.run(payload, when)
+            else:
+                self._cleanup(payload)
+        return ran
+
+    def _cleanup(self, job_id: Any) -> None:
+        job = self._job(job_id)
+        if job is not None and job["state"]["kind"] in ("success", "failed", "canceled"):
+            with self.runtime.lock:
+                self.store.delete_system(JOBS, job_id)
+
+    def _finish(self, job_id: Any, state: dict[str, Any]) -> None:
+        now = self.clock.now
+        self.store.update_system(JOBS, job_id, {"state": state, "completedTime": now})
+        self._push(now + RETENTION_MS, CLEANUP, job_id)
+
+    def _run_job(self, job_id: Any) -> bool:
+        job = self._job(job_id)
+        if job is None or job["state"]["kind"] != "pending":
+            return False
+        generations = self._generations
+        generation = 1
+        if generations is not None:
+            generation = generations.pop(job_id, 1)
+            if generation > self._max_iterations:
+                # Put it back: the caller raises, and the job stays pending.
+                self.job_entries += 1
+                self._push(job["scheduledTime"], JOB, job_id)
+                raise RunawaySchedulingError(
+                    f"finish_all_scheduled_functions: scheduled functions were still scheduling more after "
+                    f"{self._max_iterations} iterations (next: {job['name']}); a function may be rescheduling "
+                    "itself forever. Pass max_iterations= to allow more, or advance time step by step."
+                )
+        path = job["name"]
+        args = job["args"][0]
+        fn = self.runtime.app.functions.get(path)
+        previous = self._running_generation
+        self._running_generation = generation
+        try:
+            if fn is None:
+                self._record(path, "unknown", "failed", f"Could not find function for '{path}'", job_id)
+                with self.runtime.lock:
+                    self._finish(job_id, {"kind": "failed", "error": f"Could not find function for '{path}'"})
+            elif fn.kind == "mutation":
+                self._run_mutation_job(job_id, path, fn, args)
+            elif fn.kind == "action":
+                self._run_action_job(job_id, path, fn, args)
+            else:
+                error = f"Only mutations and actions can be scheduled: `{path}` is a {fn.kind}"
+                with self.runtime.lock:
+                    self._finish(job_id, {"kind": "failed", "error": error})
+                self._record(path, fn.kind, "failed", error, job_id)
+        finally:
+            self._running_generation = previous
+        return True
+
+    def _run_mutation_job(self, job_id: Any, path: str, fn: ConvexFunction, args: Any) -> None:
+        runtime = self.runtime
+
+        def mark_success(tx: "Transaction") -> None:
+            now = self.clock.now
+            self.store.update_system(JOBS, job_id, {"state": {"kind": "success"}, "completedTime": now})
+            self.store.on_commit.append(lambda: self._push(now + RETENTION_MS, CLEANUP, job_id))
+
+        try:
+            runtime.run_mutation(path, fn, args, None, before_commit=mark_success)
+        except Exception as exc:  # the function's own failure: its writes are rolled back
+            error = error_text(exc)
+            with runtime.lock:
+                self._finish(job_id, {"kind": "failed", "error": error})
+            self._record(path, "mutation", "failed", error, job_id)
+            return
+        self._record(path, "mutation", "success", None, job_id)
+
+    def _run_action_job(self, job_id: Any, path: str, fn: ConvexFunction, args: Any) -> None:
+        runtime = self.runtime
+        with runtime.lock:
+            self.store.update_system(JOBS, job_id, {"state": {"kind": "inProgress"}})
+        if self.interrupts_pending > 0:
+            self.interrupts_pending -= 1
+            self._settle_action(job_id, path, {"kind": "failed", "error": TRANSIENT_ACTION_ERROR})
+            return
+        try:
+            runtime.run_action(path, fn, args, None, job_id=job_id)
+        except TransientError:
+            self._settle_action(job_id, path, {"kind": "failed", "error": TRANSIENT_ACTION_ERROR})
+        except Exception as exc:
+            self._settle_action(job_id, path, {"kind": "failed", "error": error_text(exc)})
+        else:
+            self._settle_action(job_id, path, {"kind": "success"})
+
+    def _settle_action(self, job_id: Any, path: str, state: dict[str, Any]) -> None:
+        with self.runtime.lock:
+            current = self._state(job_id)
+            if current == "inProgress":
+                self._finish(job_id, state)
+        outcome = state["kind"] if current == "inProgress" else "canceled"
+        self._record(path, "action", outcome, state.get("error"), job_id)
+
+    def settle_in_progress(self) -> int:
+        """Mark actions left `inProgress` (by an interrupted run) as failed; return how many."""
+        table = self.store.tables[JOBS]
+        stuck = [doc_id for doc_id, doc in table.docs.items() if doc["state"]["kind"] == "inProgress"]
+        with self.runtime.lock:
+            for doc_id in stuck:
+                self._finish(doc_id, {"kind": "failed", "error": TRANSIENT_ACTION_ERROR})
+        return len(stuck)
+
+    # --- draining ------------------------------------------------------------------
+
+    _max_iterations = 100
+
+    def finish_all(self, max_iterations: int) -> int:
+        """Run jobs from due time to due time until none is pending; return how many ran."""
+        if type(max_iterations) is not int or max_iterations < 1:
+            raise ValueError(f"max_iterations must be a positive int, got {max_iterations!r}")
+        self._generations = {}
+        self._max_iterations = max_iterations
+        ran = 0
+        try:
+            while self.job_entries > 0:
+                ran += self.run_due(math.inf, stop_when_no_jobs=True)
+        finally:
+            self._generations = None
+        return ran
+
+    # --- the log ----------------------------------------------------------------------
+
+    def _record(self, path: str, kind: str, outcome: str, error: str | None, job_id: Any, source: str = "scheduled") -> None:
+        self.executions.append(
+            {
+                "time": self.clock.now,
+                "function": path,
+                "kind": kind,
+                "source": source,
+                "outcome": outcome,
+                "error": error,
+                "job_id": job_id,
+            }
+        )
+
+
+__all__ = ["Scheduler", "SchedulerFacade", "error_text", "Callable"]

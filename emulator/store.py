@@ -1,0 +1,497 @@
+"""The document store: tables, sorted indexes, and transactions with an undo log.
+
+Writes apply in place and record how to undo them; a transaction that fails
+replays its undo log backwards. Only one transaction writes at a time (the
+runtime serializes them), so readers inside it see its own writes for free and
+every index stays a single sorted structure: a range read is O(log n + k).
+"""
+
+from __future__ import annotations
+
+from itertools import islice
+from typing import Any, Callable, Iterator
+
+from sortedcontainers import SortedList
+
+from convex_py._schema import RESERVED_INDEXES, SchemaDefinition, check_table_name
+from convex_py._values import Id, MAX_DOCUMENT_SIZE, UNSET, clone, copy_value, decode_id, make_id, sort_key, table_number
+from convex_py.errors import (
+    DocumentNotFoundError,
+    IndexNotFoundError,
+    InvalidTableError,
+    InvalidValueError,
+    LimitExceededError,
+    SchemaDefinitionError,
+    SchemaValidationError,
+    ValidationError,
+)
+
+from .limits import Limits
+
+SYSTEM_TABLES = ("_scheduled_functions", "_storage")
+
+
+class _Max:
+    """Sorts after every index key part: the open upper end of a range."""
+
+    __slots__ = ()
+
+    def __lt__(self, other: Any) -> bool:
+        return False
+
+    def __gt__(self, other: Any) -> bool:
+        return other is not self
+
+    def __le__(self, other: Any) -> bool:
+        return other is self
+
+    def __ge__(self, other: Any) -> bool:
+        return True
+
+    def __eq__(self, other: Any) -> bool:
+        return other is self
+
+    def __hash__(self) -> int:
+        return 0
+
+    def __repr__(self) -> str:
+        return "MAX"
+
+
+MAX = _Max()
+
+
+def field_value(doc: dict[str, Any], path: str) -> Any:
+    """The value at a dotted field path of a document, or UNSET if absent."""
+    if "." not in path:
+        return doc.get(path, UNSET)
+    value: Any = doc
+    for part in path.split("."):
+        if type(value) is not dict:
+            return UNSET
+        value = value.get(part, UNSET)
+    return value
+
+
+class Index:
+    """One sorted index: keys are (field sort keys..., _creationTime, _id)."""
+
+    __slots__ = ("name", "fields", "keys", "key_of")
+
+    def __init__(self, name: str, fields: tuple[str, ...]) -> None:
+        self.name = name
+        self.fields = fields
+        self.keys: SortedList = SortedList()
+        if fields == ("_creationTime",):
+            self.key_of: Callable[[dict[str, Any]], tuple[Any, ...]] = lambda d: (d["_creationTime"], d["_id"])
+        elif fields == ("_id",):
+            self.key_of = lambda d: (d["_id"],)
+        elif len(fields) == 1 and "." not in fields[0]:
+            f = fields[0]
+            self.key_of = lambda d: (sort_key(d.get(f, UNSET)), d["_creationTime"], d["_id"])
+        else:
+            self.key_of = lambda d: tuple(sort_key(field_value(d, f)) for f in fields) + (d["_creationTime"], d["_id"])
+
+    def range_prefix(self, values: list[Any]) -> tuple[Any, ...]:
+        """Key prefix for equality on the first len(values) fields."""
+        if self.fields == ("_creationTime",):
+            return tuple(values)
+        return tuple(sort_key(v) for v in values)
+
+    def bound_key(self, value: Any) -> Any:
+        """The key part for a range bound on this index's next field."""
+        if self.fields == ("_creationTime",) or self.fields == ("_id",):
+            return value
+        return sort_key(value)
+
+
+class Table:
+    """A table's documents (by id) and its indexes."""
+
+    __slots__ = ("name", "number", "docs", "sizes", "indexes", "index_list", "validator", "is_system")
+
+    def __init__(self, name: str, indexes: dict[str, tuple[str, ...]] | None = None, validator: Any = None) -> None:
+        self.name = name
+        self.number = table_number(name)
+        self.docs: dict[str, dict[str, Any]] = {}
+        self.sizes: dict[str, int] = {}
+        self.indexes: dict[str, Index] = {
+            "by_creation_time": Index("by_creation_time", ("_creationTime",)),
+            "by_id": Index("by_id", ("_id",)),
+        }
+        for index_name, fields in (indexes or {}).items():
+            self.indexes[index_name] = Index(index_name, fields)
+        self.index_list = list(self.indexes.values())
+        self.validator = validator
+        self.is_system = name.startswith("_")
+
+    def add(self, doc: dict[str, Any], size: int) -> None:
+        doc_id = doc["_id"]
+        self.docs[doc_id] = doc
+        self.sizes[doc_id] = size
+        for index in self.index_list:
+            index.keys.add(index.key_of(doc))
+
+    def remove(self, doc_id: str) -> None:
+        doc = self.docs.pop(doc_id)
+        del self.sizes[doc_id]
+        for index in self.index_list:
+            index.keys.remove(index.key_of(doc))
+
+    def swap(self, old: dict[str, Any], new: dict[str, Any], size: int) -> None:
+        doc_id = new["_id"]
+        self.docs[doc_id] = new
+        self.sizes[doc_id] = size
+        for index in self.index_list:
+            old_key = index.key_of(old)
+            new_key = index.key_of(new)
+            if old_key != new_key:
+                index.keys.remove(old_key)
+                index.keys.add(new_key)
+
+
+class Budget:
+    """What one function execution (one transaction) has read, written and scheduled."""
+
+    __slots__ = ("limits", "docs_read", "bytes_read", "index_ranges", "docs_written", "bytes_written",
+                 "functions_scheduled", "scheduled_args_bytes")
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.docs_read = 0
+        self.bytes_read = 0
+        self.index_ranges = 0
+        self.docs_written = 0
+        self.bytes_written = 0
+        self.functions_scheduled = 0
+        self.scheduled_args_bytes = 0
+
+    def read(self, size: int) -> None:
+        self.docs_read += 1
+        self.bytes_read += size
+        limits = self.limits
+        if self.docs_read > limits.max_documents_read:
+            raise LimitExceededError(
+                f"Too many documents read in a single function execution (limit: {limits.max_documents_read}). "
+                "Consider using smaller limits in your queries, paginating your queries, or using indexed "
+                "queries with a selective index range expressions."
+            )
+        if self.bytes_read > limits.max_bytes_read:
+            raise LimitExceededError(
+                f"Too many bytes read in a single function execution (limit: {limits.max_bytes_read} bytes). "
+                "Consider using smaller limits in your queries, paginating your queries, or using indexed "
+                "queries with a selective index range expressions."
+            )
+
+    def range_read(self) -> None:
+        self.index_ranges += 1
+        if self.index_ranges > self.limits.max_index_ranges:
+            raise LimitExceededError(
+                f"Too many reads in a single function execution (limit: {self.limits.max_index_ranges}). "
+                "Consider using smaller limits in your queries, paginating your queries, or using indexed "
+                "queries with a selective index range expressions."
+            )
+
+    def write(self, size: int) -> None:
+        self.docs_written += 1
+        self.bytes_written += size
+        limits = self.limits
+        if self.docs_written > limits.max_documents_written:
+            raise LimitExceededError(
+                f"Too many writes in a single function execution (limit: {limits.max_documents_written})"
+            )
+        if self.bytes_written > limits.max_bytes_written:
+            raise LimitExceededError(
+                f"Too many bytes written in a single function execution (limit: {limits.max_bytes_written} bytes)"
+            )
+
+
+class Store:
+    """All tables of a deployment, and the undo log of the transaction under way."""
+
+    def __init__(self, schema: SchemaDefinition | None, limits: Limits, clock: Any) -> None:
+        self.schema = schema
+        self.limits = limits
+        self.clock = clock
+        self.tables: dict[str, Table] = {}
+        self.tables_by_number: dict[int, Table] = {}
+        self._sequence = 0
+        self._last_creation_time = 0.0
+        self.undo: list[tuple[Any, ...]] | None = None
+        self.on_commit: list[Callable[[], None]] = []
+        self.on_rollback: list[Callable[[], None]] = []
+        if schema is not None:
+            numbers: dict[int, str] = {}
+            for name, definition in schema.tables.items():
+                table = self._create_table(
+                    name, definition.indexes, definition.validator if schema.schema_validation else None
+                )
+                if table.number in numbers:
+                    raise SchemaDefinitionError(f"Tables {numbers[table.number]!r} and {name!r} collide; rename one.")
+                numbers[table.number] = name
+        for name in SYSTEM_TABLES:
+            self._create_table(name, {}, None)
+
+    # --- tables --------------------------------------------------------------
+
+    def _create_table(self, name: str, indexes: dict[str, tuple[str, ...]], validator: Any) -> Table:
+        table = Table(name, indexes, validator)
+        self.tables[name] = table
+        self.tables_by_number[table.number] = table
+        return table
+
+    def table(self, name: Any, *, for_write: bool = False) -> Table | None:
+        """The table called `name`; None for an unknown table that may still be created."""
+        table = self.tables.get(name)
+        if table is not None:
+            return table
+        if type(name) is not str or name.startswith("_"):
+            if type(name) is str and name.startswith("_"):
+                raise InvalidTableError(f"Table {name!r} is not a system table: user table names cannot start with '_'.")
+            raise InvalidTableError(f"Table name must be a string, got {name!r}.")
+        if self.schema is not None and self.schema.strict_table_name_types:
+            known = ", ".join(sorted(self.schema.tables)) or "none"
+            raise InvalidTableError(f"Table {name!r} is not in the schema (tables: {known}).")
+        try:
+            check_table_name(name)
+        except SchemaDefinitionError as exc:
+            raise InvalidTableError(str(exc)) from None
+        if not for_write:
+            return None
+        return self._create_table(name, {}, None)
+
+    def table_of_id(self, doc_id: str) -> Table | None:
+        if type(doc_id) is Id:
+            return self.tables.get(doc_id.table)
+        decoded = decode_id(doc_id) if isinstance(doc_id, str) else None
+        if decoded is None:
+            return None
+        return self.tables_by_number.get(decoded[0])
+
+    def index(self, table: Table | None, table_name: str, index_name: str) -> Index | None:
+        if table is None:
+            if index_name in RESERVED_INDEXES:
+                return None
+            raise IndexNotFoundError(f"Index {table_name}.{index_name} not found.")
+        index = table.indexes.get(index_name)
+        if index is None:
+            available = ", ".join(table.indexes)
+            raise IndexNotFoundError(f"Index {table_name}.{index_name} not found (indexes: {available}).")
+        return index
+
+    # --- transactions ----------------------------------------------------------
+
+    def begin(self) -> None:
+        self.undo = []
+        self.on_commit = []
+        self.on_rollback = []
+
+    def savepoint(self) -> tuple[int, int, int]:
+        assert self.undo is not None
+        return (len(self.undo), len(self.on_commit), len(self.on_rollback))
+
+    def rollback_to(self, point: tuple[int, int, int]) -> None:
+        undo = self.undo
+        assert undo is not None
+        mark, commit_mark, rollback_mark = point
+        while len(undo) > mark:
+            entry = undo.pop()
+            kind, table = entry[0], entry[1]
+            if kind == "insert":
+                table.remove(entry[2])
+            elif kind == "update":
+                current = table.docs[entry[2]["_id"]]
+                table.swap(current, entry[2], entry[3])
+            else:  # delete
+                table.add(entry[2], entry[3])
+        del self.on_commit[commit_mark:]
+        hooks = self.on_rollback[rollback_mark:]
+        del self.on_rollback[rollback_mark:]
+        for hook in reversed(hooks):
+            hook()
+
+    def commit(self) -> None:
+        hooks = self.on_commit
+        self.undo = None
+        self.on_commit = []
+        self.on_rollback = []
+        for hook in hooks:
+            hook()
+
+    def rollback(self) -> None:
+        if self.undo is not None:
+            self.rollback_to((0, 0, 0))
+        self.undo = None
+        self.on_commit = []
+        self.on_rollback = []
+
+    # --- writes ------------------------------------------------------------------
+
+    def _next_creation_time(self) -> float:
+        now = float(self.clock.now)
+        last = self._last_creation_time
+        if now <= last:
+            now = last + 0.001
+            if now <= last:  # float precision at this magnitude
+                now = float.__add__(last, max(abs(last) * 2.3e-16, 1e-9))
+        self._last_creation_time = now
+        return now
+
+    def _checked(self, table: Table, value: Any, what: str) -> tuple[dict[str, Any], int]:
+        """Validate a document body against the schema and Convex's value rules; return (copy, size)."""
+        if type(value) is not dict:
+            raise InvalidValueError(f"{what} into table {table.name!r} expects a dict document, got {type(value).__name__}.")
+        validator = table.validator
+        if validator is not None:
+            try:
+                value = validator.validate(value)
+            except ValidationError as exc:
+                raise SchemaValidationError(
+                    f"Failed to insert or update a document in table \"{table.name}\" because it does not match "
+                    f"the schema: {exc}",
+                    path=exc.path, value=exc.value, expected=exc.expected,
+                ) from None
+        body, size = copy_value(value, "", 0, True)
+        if size > MAX_DOCUMENT_SIZE:
+            raise InvalidValueError(
+                f"Value is too large ({size} bytes > maximum size {MAX_DOCUMENT_SIZE} bytes) "
+                f"for a document in table {table.name!r}."
+            )
+        return body, size
+
+    def insert(self, table: Table, value: Any, budget: Budget) -> Id:
+        body, size = self._checked(table, value, "insert")
+        self._sequence += 1
+        doc_id = make_id(table.name, self._sequence)
+        body["_id"] = doc_id
+        body["_creationTime"] = self._next_creation_time()
+        size += 40
+        budget.write(size)
+        table.add(body, size)
+        assert self.undo is not None
+        self.undo.append(("insert", table, doc_id))
+        return doc_id
+
+    def insert_system(self, table_name: str, body: dict[str, Any]) -> Id:
+        """Insert into a system table (no schema, no budget): the scheduler's job rows."""
+        table = self.tables[table_name]
+        self._sequence += 1
+        doc_id = make_id(table_name, self._sequence)
+        body["_id"] = doc_id
+        body["_creationTime"] = self._next_creation_time()
+        table.add(body, 100)
+        if self.undo is not None:
+            self.undo.append(("insert", table, doc_id))
+        return doc_id
+
+    def update_system(self, table_name: str, doc_id: str, changes: dict[str, Any]) -> None:
+        table = self.tables[table_name]
+        old = table.docs[doc_id]
+        new = dict(old)
+        new.update(changes)
+        table.swap(old, new, 100)
+        if self.undo is not None:
+            self.undo.append(("update", table, old, 100))
+
+    def delete_system(self, table_name: str, doc_id: str) -> None:
+        table = self.tables[table_name]
+        old = table.docs.get(doc_id)
+        if old is None:
+            return
+        table.remove(doc_id)
+        if self.undo is not None:
+            self.undo.append(("delete", table, old, 100))
+
+    def _existing(self, table: Table, doc_id: str, what: str) -> dict[str, Any]:
+        doc = table.docs.get(doc_id)
+        if doc is None:
+            raise DocumentNotFoundError(f"{what} on nonexistent document ID {doc_id}")
+        return doc
+
+    def patch(self, table: Table, doc_id: str, fields: Any, budget: Budget) -> None:
+        old = self._existing(table, doc_id, "Patch")
+        if type(fields) is not dict:
+            raise InvalidValueError(f"patch expects a dict of fields, got {type(fields).__name__}.")
+        merged = {k: v for k, v in old.items() if k != "_id" and k != "_creationTime"}
+        for key, value in fields.items():
+            if key == "_id" or key == "_creationTime":
+                if value is UNSET or value == old[key]:
+                    continue
+                raise InvalidValueError(f"patch cannot change the system field {key!r}.")
+            if value is UNSET:
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        self._write_over(table, old, merged, budget, "patch")
+
+    def replace(self, table: Table, doc_id: str, value: Any, budget: Budget) -> None:
+        old = self._existing(table, doc_id, "Replace")
+        if type(value) is not dict:
+            raise InvalidValueError(f"replace expects a dict document, got {type(value).__name__}.")
+        body = {}
+        for key, item in value.items():
+            if key == "_id" or key == "_creationTime":
+                if item is UNSET or item == old[key]:
+                    continue
+                raise InvalidValueError(f"replace cannot change the system field {key!r}.")
+            body[key] = item
+        self._write_over(table, old, body, budget, "replace")
+
+    def _write_over(self, table: Table, old: dict[str, Any], body: dict[str, Any], budget: Budget, what: str) -> None:
+        new, size = self._checked(table, body, what)
+        new["_id"] = old["_id"]
+        new["_creationTime"] = old["_creationTime"]
+        size += 40
+        budget.write(size)
+        old_size = table.sizes[old["_id"]]
+        table.swap(old, new, size)
+        assert self.undo is not None
+        self.undo.append(("update", table, old, old_size))
+
+    def delete(self, table: Table, doc_id: str, budget: Budget) -> None:
+        old = self._existing(table, doc_id, "Delete")
+        size = table.sizes[doc_id]
+        budget.write(size)
+        table.remove(doc_id)
+        assert self.undo is not None
+        self.undo.append(("delete", table, old, size))
+
+    # --- reads -----------------------------------------------------------------
+
+    def get(self, table: Table, doc_id: str, budget: Budget) -> dict[str, Any] | None:
+        budget.range_read()
+        doc = table.docs.get(doc_id)
+        if doc is None:
+            return None
+        budget.read(table.sizes[doc_id])
+        return clone(doc)
+
+    def scan(
+        self,
+        index: Index,
+        docs: dict[str, dict[str, Any]],
+        minimum: tuple[Any, ...] | None,
+        maximum: tuple[Any, ...] | None,
+        inclusive: tuple[bool, bool],
+        reverse: bool,
+    ) -> Iterator[tuple[tuple[Any, ...], dict[str, Any]]]:
+        """Walk an index range lazily: (key, stored document) in index order.
+
+        Keys are taken in small batches, each found again by bisection, so a caller
+        may write to the table between steps without upsetting the walk.
+        """
+        keys = index.keys
+        batch = 16
+        while True:
+            chunk = list(islice(keys.irange(minimum, maximum, inclusive, reverse), batch))
+            for key in chunk:
+                doc = docs.get(key[-1])
+                if doc is not None:
+                    yield key, doc
+            if len(chunk) < batch:
+                return
+            if reverse:
+                maximum, inclusive = chunk[-1], (inclusive[0], False)
+            else:
+                minimum, inclusive = chunk[-1], (False, inclusive[1])
+            batch = min(batch * 4, 1024)
