@@ -24,6 +24,7 @@ As in Convex, the second line is the path, or empty for the value itself.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import reprlib
@@ -116,6 +117,8 @@ class _Mismatch(Exception):
                 f"Value does not match validator.\n{path_line}\nValue: {_short_repr(value)}\n"
                 f"Validator: {expected}\nReason: {self.detail}"
             )
+        # For a missing or extra field, `value` and `expected` are the object and its validator,
+        # as the message shows them, while `path` names the field.
         return ValidationError(message, path=path, value=value, expected=expected)
 
 
@@ -539,18 +542,91 @@ class ObjectValidator(Validator):
 def _compile_object_check(validator: "ObjectValidator", for_validate: bool) -> Any:
     """A `_check` unrolled for this object's fields (the happy path only).
 
-    It inlines each field's type test, keeps the literal field names as constants
-    and locals for the sub-validators; anything unusual (a missing field, a field
-    that fails, an extra or UNSET field, a dict subclass) hands the value to
+    It inlines each field's type test, keeps the field names as constants and the
+    sub-validators in locals; anything unusual (a missing field, a field that
+    fails, an extra or UNSET field, a dict subclass) hands the value to
     `_check_slow`, which gives the exact answer or error. With `for_validate`,
     the function is `validate(value, path="")` instead, falling back to
     `_validate_slow`, so the public call costs one Python call, not two.
+
+    The generated code depends only on the layout (names, fast types, optional
+    flags), so it is compiled once per layout and cached: building the same
+    shape of validator again (say, per call) costs microseconds, not a compile.
     """
     checks = validator._checks
+    layout = tuple(
+        (name, fast, optional, type(inner) is NumberValidator) for name, inner, fast, optional in checks
+    )
+    factory = _object_check_factory(layout, for_validate)
+    slow = validator._validate_slow if for_validate else validator._check_slow
+    args: list[Any] = [slow]
+    for _, inner, fast, _ in checks:
+        args.append(inner._check)
+        if fast is not None:
+            args.append(fast)
+    return factory(*args)
+
+
+@functools.lru_cache(maxsize=1024)
+def _object_check_factory(layout: tuple[tuple[str, Any, bool, bool], ...], for_validate: bool) -> Any:
+    factory_params = ["_slow"]
     params = ["value", 'path=""'] if for_validate else ["value"]
     params += ["_slow=_slow", "_M=_M", "_UNSET=_UNSET", "_Mismatch=_Mismatch", "_dict=_dict", "_int=_int", "_float=_float"]
+    fallback = "_slow(value, path)" if for_validate else "_slow(value)"
+    lines = ["    if type(value) is not _dict:", f"        return {fallback}", "    get = value.get"]
+    for i, (name, fast, optional, is_number) in enumerate(layout):
+        factory_params.append(f"_C{i}")
+        params.append(f"_C{i}=_C{i}")
+        x = f"x{i}"
+        lines.append(f"    {x} = get({name!r}, _M)")
+        if fast is not None:
+            factory_params.append(f"_F{i}")
+            params.append(f"_F{i}=_F{i}")
+            lines.append(f"    if type({x}) is not _F{i}:")
+            indent = "        "
+        else:
+            indent = "    "
+        if is_number:  # v.number() given an int: convert inline
+            lines.append(f"{indent}if type({x}) is _int and {INT64_MIN} <= {x} <= {INT64_MAX}:")
+            lines.append(f"{indent}    {x} = _float({x})")
+            lines.append(f"{indent}else:")
+            indent += "    "
+        if optional:
+            lines.append(f"{indent}if {x} is _UNSET:")
+            lines.append(f"{indent}    return {fallback}")
+            lines.append(f"{indent}if {x} is not _M:")
+            lines.append(f"{indent}    try:")
+            lines.append(f"{indent}        {x} = _C{i}({x})")
+            lines.append(f"{indent}    except _Mismatch:")
+            lines.append(f"{indent}        return {fallback}")
+        else:
+            lines.append(f"{indent}if {x} is _M or {x} is _UNSET:")
+            lines.append(f"{indent}    return {fallback}")
+            lines.append(f"{indent}try:")
+            lines.append(f"{indent}    {x} = _C{i}({x})")
+            lines.append(f"{indent}except _Mismatch:")
+            lines.append(f"{indent}    return {fallback}")
+    # Build the result in field order: a dict display for the leading required fields.
+    first_optional = next((i for i, c in enumerate(layout) if c[2]), len(layout))
+    items = ", ".join(f"{layout[i][0]!r}: x{i}" for i in range(first_optional))
+    lines.append(f"    out = {{{items}}}")
+    for i in range(first_optional, len(layout)):
+        name, _, optional, _ = layout[i]
+        if optional:
+            lines.append(f"    if x{i} is not _M:")
+            lines.append(f"        out[{name!r}] = x{i}")
+        else:
+            lines.append(f"    out[{name!r}] = x{i}")
+    lines.append("    if len(out) != len(value):")
+    lines.append(f"        return {fallback}")
+    lines.append("    return out")
+    source = (
+        f"def _factory({', '.join(factory_params)}):\n"
+        f"  def {'validate' if for_validate else '_check'}({', '.join(params)}):\n"
+        + "\n".join("  " + line for line in lines)
+        + f"\n  return {'validate' if for_validate else '_check'}\n"
+    )
     namespace: dict[str, Any] = {
-        "_slow": validator._validate_slow if for_validate else validator._check_slow,
         "_M": _MISSING,
         "_UNSET": UNSET,
         "_Mismatch": _Mismatch,
@@ -558,58 +634,8 @@ def _compile_object_check(validator: "ObjectValidator", for_validate: bool) -> A
         "_int": int,
         "_float": float,
     }
-    lines = ["    if type(value) is not _dict:", "        return _slow(value, path)", "    get = value.get"]
-    for i, (name, inner, fast, optional) in enumerate(checks):
-        namespace[f"_C{i}"] = inner._check
-        params.append(f"_C{i}=_C{i}")
-        x = f"x{i}"
-        lines.append(f"    {x} = get({name!r}, _M)")
-        if fast is not None:
-            namespace[f"_F{i}"] = fast
-            params.append(f"_F{i}=_F{i}")
-            lines.append(f"    if type({x}) is not _F{i}:")
-            indent = "        "
-        else:
-            indent = "    "
-        if type(inner) is NumberValidator:  # v.number() given an int: convert inline
-            lines.append(f"{indent}if type({x}) is _int and {INT64_MIN} <= {x} <= {INT64_MAX}:")
-            lines.append(f"{indent}    {x} = _float({x})")
-            lines.append(f"{indent}else:")
-            indent += "    "
-        if optional:
-            lines.append(f"{indent}if {x} is _UNSET:")
-            lines.append(f"{indent}    return _slow(value, path)")
-            lines.append(f"{indent}if {x} is not _M:")
-            lines.append(f"{indent}    try:")
-            lines.append(f"{indent}        {x} = _C{i}({x})")
-            lines.append(f"{indent}    except _Mismatch:")
-            lines.append(f"{indent}        return _slow(value, path)")
-        else:
-            lines.append(f"{indent}if {x} is _M or {x} is _UNSET:")
-            lines.append(f"{indent}    return _slow(value, path)")
-            lines.append(f"{indent}try:")
-            lines.append(f"{indent}    {x} = _C{i}({x})")
-            lines.append(f"{indent}except _Mismatch:")
-            lines.append(f"{indent}    return _slow(value, path)")
-    # Build the result in field order: a dict display for the leading required fields.
-    first_optional = next((i for i, c in enumerate(checks) if c[3]), len(checks))
-    items = ", ".join(f"{checks[i][0]!r}: x{i}" for i in range(first_optional))
-    lines.append(f"    out = {{{items}}}")
-    for i in range(first_optional, len(checks)):
-        name, _, _, optional = checks[i]
-        if optional:
-            lines.append(f"    if x{i} is not _M:")
-            lines.append(f"        out[{name!r}] = x{i}")
-        else:
-            lines.append(f"    out[{name!r}] = x{i}")
-    lines.append("    if len(out) != len(value):")
-    lines.append("        return _slow(value, path)")
-    lines.append("    return out")
-    if not for_validate:
-        lines = [line.replace("_slow(value, path)", "_slow(value)") for line in lines]
-    source = f"def _check({', '.join(params)}):\n" + "\n".join(lines) + "\n"
-    exec(compile(source, f"<v.object check {id(validator):x}>", "exec"), namespace)
-    return namespace["_check"]
+    exec(compile(source, "<v.object check>", "exec"), namespace)
+    return namespace["_factory"]
 
 
 def _string_like(validator: Validator) -> bool:
@@ -754,20 +780,22 @@ def _format_loc(loc: tuple[Any, ...]) -> str:
 class PydanticValidator(Validator):
     """A pydantic model used as a validator: strict validation, a plain dict out."""
 
-    __slots__ = ("model",)
+    __slots__ = ("model", "_error_type")
 
     def __init__(self, model: Any) -> None:
         if not _is_pydantic_model(model):
             raise ValidatorError(f"PydanticValidator takes a pydantic BaseModel subclass, not {model!r}.")
         self.model = model
+        self._error_type = sys.modules["pydantic"].ValidationError
         self._repr = model.__name__
 
-    def _check(self, value: Any) -> Any:
-        import pydantic
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (PydanticValidator, (self.model,))
 
+    def _check(self, value: Any) -> Any:
         try:
             instance = self.model.model_validate(value, strict=True)
-        except pydantic.ValidationError as e:
+        except self._error_type as e:
             raise self._mismatch(value, e) from None
         return instance.model_dump()
 

@@ -101,6 +101,8 @@ def decode_id(value: str) -> tuple[int, int] | None:
     number, sequence, check = _ID_STRUCT.unpack(raw)
     if zlib.crc32(raw[:12]) != check:
         return None
+    if base64.b32encode(raw).decode().rstrip("=").lower() != value:
+        return None  # a non-canonical spelling (unused trailing bits, upper case)
     return number, sequence
 
 
@@ -150,10 +152,24 @@ def check_field_name(name: Any, path: str, *, top_level: bool, allow_system: boo
         raise InvalidValueError(f"Field name {name!r} starts with '_', which is reserved for system fields.")
 
 
+_checked_field_names: set[str] = set()
+
+
+def _check_key(k: Any, path: str, top_level: bool) -> None:
+    """Field-name check with a cache: apps use few distinct field names."""
+    if k in _checked_field_names and type(k) is str:
+        if top_level and k[:1] == "_":
+            check_field_name(k, path, top_level=True)
+        return
+    check_field_name(k, path, top_level=top_level)
+    if len(_checked_field_names) < 100_000 and not k.startswith("_"):
+        _checked_field_names.add(k)
+
+
 def copy_value(value: Any, path: str = "", depth: int = 0, top_level: bool = False) -> tuple[Any, int]:
     """Check that `value` is a Convex value; return a private deep copy and its size in bytes.
 
-    One pass does all three jobs because this sits on every write.
+    One pass does all three jobs because this sits on every write, argument and return value.
     """
     t = type(value)
     if t is str or t is Id:
@@ -175,13 +191,14 @@ def copy_value(value: Any, path: str = "", depth: int = 0, top_level: bool = Fal
             )
         out = {}
         size = 2
+        checked = _checked_field_names
         for k, item in value.items():
             if item is UNSET:
                 continue
-            if type(k) is not str or k.startswith(("$", "_")) or not k.isascii() or not k.isprintable() or len(k) > MAX_FIELD_NAME_LENGTH:
-                check_field_name(k, path, top_level=top_level)
+            if k not in checked or (top_level and k[:1] == "_"):
+                _check_key(k, path, top_level)
             t2 = type(item)
-            if t2 is str:
+            if t2 is str or t2 is Id:
                 out[k] = item
                 size += len(k) + 3 + (len(item) if item.isascii() else len(item.encode()))
             elif t2 is float or t2 is bool or item is None:
@@ -199,9 +216,17 @@ def copy_value(value: Any, path: str = "", depth: int = 0, top_level: bool = Fal
         out_list = []
         size = 2
         for i, item in enumerate(value):
-            c, s = copy_value(item, f"{path}[{i}]", depth + 1)
-            out_list.append(c)
-            size += s
+            t2 = type(item)
+            if t2 is str or t2 is Id:
+                out_list.append(item)
+                size += 2 + (len(item) if item.isascii() else len(item.encode()))
+            elif t2 is float or t2 is bool or item is None:
+                out_list.append(item)
+                size += 9
+            else:
+                c, s = copy_value(item, f"{path}[{i}]", depth + 1)
+                out_list.append(c)
+                size += s
         return out_list, size
     if t is bytes or t is bytearray or t is memoryview:
         b = bytes(value)

@@ -1,1 +1,101 @@
-"""The pytest plugin (entry point `convex_py`): the `convex` fixture arrives with time travel."""
+"""The pytest plugin (entry point `convex_py`): the `convex` fixture and its markers.
+
+`convex` is a fresh `ConvexEmulator` per test, for the app named by
+`@pytest.mark.convex_app(path)` or the `convex_app` ini option, starting at
+`@pytest.mark.convex_time(...)` if given. While it lives, freezegun holds the
+wall clock at the emulator's virtual time, so `time.time()` and
+`datetime.now()` agree with `convex.now` in the test and inside functions.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from ._emulator import ConvexEmulator
+from .timeline import format_timeline
+
+_STASH = pytest.StashKey[ConvexEmulator]()
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini("convex_app", "Default app folder for the `convex` fixture (relative to the rootdir).", default=None)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "convex_app(path): the app folder the `convex` fixture loads for this test."
+    )
+    config.addinivalue_line(
+        "markers",
+        "convex_time(when): the virtual start time of the `convex` fixture (ISO string, aware datetime or ms).",
+    )
+
+
+def _app_path(request: pytest.FixtureRequest) -> Path:
+    marker = request.node.get_closest_marker("convex_app")
+    if marker is not None:
+        if not marker.args:
+            raise pytest.UsageError("@pytest.mark.convex_app needs the app folder, e.g. convex_app('fixtures/orders')")
+        raw = marker.args[0]
+        source = "@pytest.mark.convex_app"
+    else:
+        raw = request.config.getini("convex_app")
+        source = "the convex_app ini option"
+        if not raw:
+            raise pytest.UsageError(
+                "The `convex` fixture needs an app: mark the test with @pytest.mark.convex_app('path/to/app') "
+                "or set `convex_app = path/to/app` in the [pytest] / [tool.pytest.ini_options] section."
+            )
+    path = Path(str(raw)).expanduser()
+    if path.is_absolute():
+        return path
+    for base in (request.config.rootpath, Path.cwd(), Path(str(request.node.fspath)).parent):
+        candidate = base / path
+        if candidate.exists():
+            return candidate
+    raise pytest.UsageError(f"{source}: app folder {str(raw)!r} not found (looked relative to the rootdir and cwd).")
+
+
+def _start_time(request: pytest.FixtureRequest) -> Any:
+    marker = request.node.get_closest_marker("convex_time")
+    if marker is None:
+        return float(int(time.time() * 1000))
+    if not marker.args:
+        raise pytest.UsageError("@pytest.mark.convex_time needs a time, e.g. convex_time('2030-01-01T00:00:00Z')")
+    return marker.args[0]
+
+
+@pytest.fixture
+def convex(request: pytest.FixtureRequest) -> Iterator[ConvexEmulator]:
+    """A fresh emulator of the configured app, with the wall clock held at its virtual time."""
+    from freezegun import freeze_time
+
+    emulator = ConvexEmulator(_app_path(request), start_time=_start_time(request))
+    freezer = freeze_time(emulator.clock.as_datetime(), real_asyncio=True)
+    frozen = freezer.start()
+
+    def follow(ms: float) -> None:
+        frozen.move_to(datetime.fromtimestamp(ms / 1000, tz=timezone.utc))
+
+    emulator.clock.subscribe(follow)
+    request.node.stash[_STASH] = emulator
+    try:
+        yield emulator
+    finally:
+        emulator.clock.unsubscribe(follow)
+        freezer.stop()
+
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if report.failed and call.when == "call":
+        emulator = item.stash.get(_STASH, None)
+        if emulator is not None:
+            report.sections.append(("convex timeline", format_timeline(emulator.timeline(), emulator.now)))
+    return report

@@ -361,7 +361,9 @@ class QueryBuilder:
         raise InvalidQueryError("Search indexes are not supported by convex-py.")
 
     # running
-    def _walk(self, start_after: tuple[Any, ...] | None = None) -> Iterator[tuple[tuple[Any, ...], dict[str, Any]]]:
+    def _walk(
+        self, start_after: tuple[Any, ...] | None = None, limit: int | None = None
+    ) -> Iterator[tuple[tuple[Any, ...], dict[str, Any]]]:
         tx = self._tx
         tx.check_open()
         table = self._table
@@ -387,7 +389,8 @@ class QueryBuilder:
         budget.range_read()
         sizes = table.sizes
         filters = self._filters
-        for key, doc in tx.store.scan(index, table.docs, minimum, maximum, inclusive, reverse):
+        batch = 16 if limit is None or filters else min(limit + 1, 1024)
+        for key, doc in tx.store.scan(index, table.docs, minimum, maximum, inclusive, reverse, batch):
             budget.read(sizes[key[-1]])
             if filters:
                 ok = True
@@ -403,7 +406,7 @@ class QueryBuilder:
         out = []
         if limit is not None and limit <= 0:
             return out
-        for _key, doc in self._walk():
+        for _key, doc in self._walk(None, limit):
             out.append(clone(doc))
             if limit is not None and len(out) >= limit:
                 break
@@ -455,7 +458,7 @@ class QueryBuilder:
         last_key = None
         is_done = True
         if num_items > 0:
-            walk = self._walk(start_after)
+            walk = self._walk(start_after, num_items)
             for key, doc in walk:
                 page.append(clone(doc))
                 last_key = key

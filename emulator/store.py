@@ -474,6 +474,7 @@ class Store:
         maximum: tuple[Any, ...] | None,
         inclusive: tuple[bool, bool],
         reverse: bool,
+        batch: int = 16,
     ) -> Iterator[tuple[tuple[Any, ...], dict[str, Any]]]:
         """Walk an index range lazily: (key, stored document) in index order.
 
@@ -481,7 +482,6 @@ class Store:
         may write to the table between steps without upsetting the walk.
         """
         keys = index.keys
-        batch = 16
         while True:
             chunk = list(islice(keys.irange(minimum, maximum, inclusive, reverse), batch))
             for key in chunk:
