@@ -14,11 +14,10 @@ from .app import App
 from .clock import Clock, to_ms
 from convex_py._values import clone
 from .limits import Limits
-from .runtime import Runtime, make_identity
+from .runtime import INLINE_PATH, Runtime, make_identity
 from .scheduler import JOBS, Scheduler
 from .store import Store
 
-_INLINE_PATH = "<inline>"
 
 
 def _inline(kind: str, fn: Callable[..., Any]) -> ConvexFunction:
@@ -46,10 +45,10 @@ class _Caller:
             if args is not None:
                 raise TypeError(f"An inline {kind} takes only ctx; pass arguments by closing over them.")
             if kind == "query":
-                return runtime.run_query(_INLINE_PATH, fn, None, self._identity)
+                return runtime.run_query(INLINE_PATH, fn, None, self._identity)
             if kind == "mutation":
-                return runtime.run_mutation(_INLINE_PATH, fn, None, self._identity)
-            return runtime.run_action(_INLINE_PATH, fn, None, self._identity)
+                return runtime.run_mutation(INLINE_PATH, fn, None, self._identity)
+            return runtime.run_action(INLINE_PATH, fn, None, self._identity)
         return runtime.call(kind, ref, args, self._identity)
 
     def query(self, ref: Any, args: dict[str, Any] | None = None) -> Any:

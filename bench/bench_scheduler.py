@@ -1,0 +1,151 @@
+"""The convex-test benchmark workload on convex-py, side by side with convex-test itself.
+
+Run: python bench/bench_scheduler.py [N ...]        (default: 1000 10000)
+     CONVEX_TEST=0 python bench/bench_scheduler.py  (skip the JavaScript side)
+
+Phases (as ../shared/anchors/convex-test/README.md lists them), each in ms:
+1 N inserting mutations; 2 N mutations that insert and run_after(1000);
+3 drain those N jobs; 4 one mutation scheduling N jobs; 5 drain them;
+6 move the clock past all N jobs at once; 8 N jobs due 1 s apart, stepped one
+second at a time. Targets (issue: time travel): every phase at least 20x faster
+than convex-test; draining 10,000 jobs at most 13x the cost of draining 1,000.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from convex_py import define_schema, define_table, internal, internal_mutation, mutation, query, v
+from emulator import ConvexEmulator, Limits
+
+SCHEMA = define_schema({"messages": define_table({"body": v.string(), "processed": v.boolean()})})
+
+
+@mutation(args={"body": v.string()})
+def send(ctx, args):
+    message_id = ctx.db.insert("messages", {"body": args["body"], "processed": False})
+    job_id = ctx.scheduler.run_after(1000, internal.messages.markProcessed, {"id": message_id})
+    return {"id": message_id, "jobId": job_id}
+
+
+@mutation(args={"body": v.string()})
+def insertOnly(ctx, args):
+    return ctx.db.insert("messages", {"body": args["body"], "processed": False})
+
+
+@internal_mutation(args={"id": v.id("messages")})
+def markProcessed(ctx, args):
+    ctx.db.patch(args["id"], {"processed": True})
+
+
+@query(args={})
+def countProcessed(ctx, args):
+    return sum(1 for m in ctx.db.query("messages") if m["processed"])
+
+
+MODULES = {"messages": {"send": send, "insertOnly": insertOnly, "markProcessed": markProcessed,
+                        "countProcessed": countProcessed}}
+
+
+def emulator() -> ConvexEmulator:
+    # convex-test has no limits; lift the per-execution ones so one mutation may schedule N jobs.
+    limits = Limits(max_functions_scheduled=10**9, max_scheduled_args_bytes=1 << 40,
+                    max_documents_written=10**9, max_bytes_written=1 << 40,
+                    max_documents_read=10**9, max_bytes_read=1 << 40)
+    return ConvexEmulator(modules=MODULES, schema=SCHEMA, limits=limits, start_time="2030-01-01T00:00:00Z")
+
+
+def run(n: int) -> dict[str, float]:
+    results: dict[str, float] = {}
+
+    def timed(label: str, fn) -> None:
+        started = time.perf_counter()
+        fn()
+        results[label] = round((time.perf_counter() - started) * 1000, 1)
+
+    t = emulator()
+    timed("1_insert_mutations", lambda: [t.mutation("messages:insertOnly", {"body": f"b{i}"}) for i in range(n)])
+    assert len(t.query(lambda ctx: ctx.db.query("messages").collect())) == n
+
+    t = emulator()
+    timed("2_schedule_mutations(insert+runAfter)", lambda: [t.mutation("messages:send", {"body": f"s{i}"}) for i in range(n)])
+    timed("3_finishAllScheduledFunctions", t.finish_all_scheduled_functions)
+    assert t.query("messages:countProcessed") == n
+    assert len(t.scheduled_functions("success")) == n
+
+    t = emulator()
+    ids = t.run(lambda ctx: [ctx.db.insert("messages", {"body": f"x{i}", "processed": False}) for i in range(n)])
+
+    def schedule_all(ctx):
+        for message_id in ids:
+            ctx.scheduler.run_after(1000, internal.messages.markProcessed, {"id": message_id})
+
+    timed("4_one_mutation_N_runAfter", lambda: t.mutation(schedule_all))
+    timed("5_finishAllScheduledFunctions", t.finish_all_scheduled_functions)
+    assert t.query("messages:countProcessed") == n
+
+    t = emulator()
+    for i in range(n):
+        t.mutation("messages:send", {"body": f"p{i}"})
+    timed("6_runAllTimers+finishInProgressScheduledFunctions", lambda: t.advance(1000))
+    assert t.query("messages:countProcessed") == n
+
+    t = emulator()
+
+    def schedule_spread(ctx):
+        for i in range(n):
+            message_id = ctx.db.insert("messages", {"body": f"q{i}", "processed": False})
+            ctx.scheduler.run_after(1000 * (i + 1), internal.messages.markProcessed, {"id": message_id})
+
+    t.mutation(schedule_spread)
+
+    def step():
+        for _ in range(n):
+            t.advance(1000)
+
+    timed("8_stepwise_advance_1s_x_N", step)
+    assert t.query("messages:countProcessed") == n
+    return results
+
+
+def convex_test(n: int) -> dict[str, float] | None:
+    script = Path(__file__).with_name("run_convex_test.sh")
+    if os.environ.get("CONVEX_TEST") == "0" or not script.exists():
+        return None
+    try:
+        out = subprocess.run(["bash", str(script), str(n)], capture_output=True, text=True, timeout=1800, check=True)
+    except (subprocess.SubprocessError, OSError) as exc:
+        print(f"(convex-test did not run: {exc})", file=sys.stderr)
+        return None
+    for line in out.stdout.splitlines():
+        if line.startswith("BENCH N="):
+            return json.loads(line.split(" ", 2)[2])
+    return None
+
+
+def main(argv: list[str]) -> None:
+    sizes = [int(a) for a in argv] or [1000, 10000]
+    ours: dict[int, dict[str, float]] = {}
+    for n in sizes:
+        ours[n] = run(n)
+        print(f"BENCH convex-py N={n} {json.dumps(ours[n])}")
+        theirs = convex_test(n)
+        if theirs is not None:
+            print(f"BENCH convex-test N={n} {json.dumps(theirs)}")
+            print(f"{'phase':<52}{'convex-py ms':>14}{'convex-test ms':>16}{'speed-up':>10}")
+            for phase, ms in ours[n].items():
+                other = theirs.get(phase)
+                ratio = f"{other / ms:.0f}x" if other and ms else "-"
+                print(f"{phase:<52}{ms:>14}{(other if other is not None else '-'):>16}{ratio:>10}")
+    if 1000 in ours and 10000 in ours:
+        for phase in ("3_finishAllScheduledFunctions", "5_finishAllScheduledFunctions"):
+            print(f"{phase}: 10,000 jobs cost {ours[10000][phase] / ours[1000][phase]:.1f}x 1,000 jobs (target <= 13x)")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
