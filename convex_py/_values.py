@@ -257,7 +257,8 @@ _CONTAINERS = (dict, list)
 
 
 # --- Ordering across types ---------------------------------------------------
-# Convex orders: undefined < null < int64 < float64 < boolean < string < bytes < array < object.
+# Convex orders: undefined < null < int64 < float64 < boolean < string < bytes < array < object;
+# objects compare field by field in sorted field-name order.
 
 _MISSING_KEY = (0,)
 _NULL_KEY = (1,)
@@ -285,7 +286,7 @@ def sort_key(value: Any) -> tuple[Any, ...]:
     if t is list or t is tuple:
         return (7, tuple(sort_key(v) for v in value))
     if t is dict:
-        return (8, tuple((k, sort_key(v)) for k, v in value.items()))
+        return (8, tuple((k, sort_key(value[k])) for k in sorted(value)))
     raise InvalidValueError(f"{type(value).__name__} {value!r} is not a supported Convex type.")
 
 

@@ -75,7 +75,8 @@ def convex(request: pytest.FixtureRequest) -> Iterator[ConvexEmulator]:
     from freezegun import freeze_time
 
     emulator = ConvexEmulator(_app_path(request), start_time=_start_time(request))
-    freezer = freeze_time(emulator.clock.as_datetime(), real_asyncio=True)
+    # pytest's own timing (durations, junit times) keeps the real clock.
+    freezer = freeze_time(emulator.clock.as_datetime(), real_asyncio=True, ignore=["_pytest.timing"])
     frozen = freezer.start()
 
     def follow(ms: float) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import threading
+import time
 from typing import TYPE_CHECKING, Any, Callable, Coroutine
 
 from convex_py._functions import ConvexFunction
@@ -39,10 +40,24 @@ if TYPE_CHECKING:
 INLINE_PATH = "<inline>"  # inline test helpers (t.run(lambda ctx: ...)): results are not serialized
 
 
+# The real monotonic clock, held where freezegun's module scan cannot swap it: the only
+# use of real time in the emulator is the optional limit on how long user code runs.
+_REAL_CLOCK = (time.monotonic,)
+
+
+def deadline_after(seconds: float | None) -> float | None:
+    return None if seconds is None else _REAL_CLOCK[0]() + seconds
+
+
+def check_deadline(deadline: float | None, seconds: float | None) -> None:
+    if deadline is not None and _REAL_CLOCK[0]() > deadline:
+        raise LimitExceededError(f"Function execution timed out (maximum duration: {seconds:g}s)")
+
+
 class Transaction:
     """One top-level query or mutation: its budget, and whether it is still running."""
 
-    __slots__ = ("store", "budget", "writable", "open", "scheduled", "runtime")
+    __slots__ = ("store", "budget", "writable", "open", "runtime", "deadline")
 
     def __init__(self, runtime: "Runtime", writable: bool) -> None:
         self.runtime = runtime
@@ -50,9 +65,11 @@ class Transaction:
         self.budget = Budget(runtime.limits)
         self.writable = writable
         self.open = True
-        self.scheduled: list[Any] = []
+        self.deadline = deadline_after(runtime.limits.query_mutation_timeout)
 
     def check_open(self) -> None:
+        if self.deadline is not None:
+            check_deadline(self.deadline, self.runtime.limits.query_mutation_timeout)
         if not self.open:
             from convex_py.errors import ConvexPyError
 
@@ -68,7 +85,11 @@ def drive(coro: Coroutine[Any, Any, Any], what: str) -> Any:
         coro.send(None)
     except StopIteration as stop:
         return stop.value
-    coro.close()
+    except RuntimeError as exc:
+        if "no running event loop" not in str(exc):
+            raise
+    else:
+        coro.close()
     raise UnsupportedInFunctionError(
         f"{what} awaited something that is not a Convex operation (a sleep, a timer, a network call). "
         "Queries and mutations must be deterministic: only ctx methods can be awaited; "
@@ -205,7 +226,9 @@ class Runtime:
     def _query_in(self, path: str, fn: ConvexFunction, args: Any, identity: Any, tx: Transaction) -> Any:
         checked = self.check_args(path, fn, args)
         ctx = QueryCtx(self, tx, identity, fn.is_async)
-        return self.check_result(path, fn, self._invoke(fn, ctx, checked, path))
+        result = self._invoke(fn, ctx, checked, path)
+        check_deadline(tx.deadline, self.limits.query_mutation_timeout)
+        return self.check_result(path, fn, result)
 
     def run_query(self, path: str, fn: ConvexFunction, args: Any, identity: Any) -> Any:
         with self.lock:
@@ -222,7 +245,9 @@ class Runtime:
     def _mutation_in(self, path: str, fn: ConvexFunction, args: Any, identity: Any, tx: Transaction) -> Any:
         checked = self.check_args(path, fn, args)
         ctx = MutationCtx(self, tx, identity, fn.is_async)
-        return self.check_result(path, fn, self._invoke(fn, ctx, checked, path))
+        result = self._invoke(fn, ctx, checked, path)
+        check_deadline(tx.deadline, self.limits.query_mutation_timeout)
+        return self.check_result(path, fn, result)
 
     def run_mutation(
         self,
@@ -276,20 +301,24 @@ class Runtime:
     def run_action(self, path: str, fn: ConvexFunction, args: Any, identity: Any, job_id: Any = None) -> Any:
         checked = self.check_args(path, fn, args)
         ctx = ActionCtx(self, identity, fn.is_async, job_id)
+        deadline = deadline_after(self.limits.action_timeout)
         if fn.is_async:
             result = run_coroutine(fn.handler(ctx, checked))
         else:
             result = fn.handler(ctx, checked)
             if inspect.iscoroutine(result):
                 result = run_coroutine(result)
+        check_deadline(deadline, self.limits.action_timeout)
         return self.check_result(path, fn, result)
 
     async def _action_async(self, path: str, fn: ConvexFunction, args: Any, identity: Any) -> Any:
         checked = self.check_args(path, fn, args)
         ctx = ActionCtx(self, identity, fn.is_async)
+        deadline = deadline_after(self.limits.action_timeout)
         result = fn.handler(ctx, checked)
         if inspect.isawaitable(result):
             result = await result
+        check_deadline(deadline, self.limits.action_timeout)
         return self.check_result(path, fn, result)
 
     def action_coroutine(self, ref: Any, args: Any, identity: Any) -> Coroutine[Any, Any, Any]:

@@ -127,7 +127,7 @@ class Scheduler:
         self.limits = runtime.limits
         self.heap: list[tuple[float, int, int, Any]] = []
         self._order = itertools.count()
-        self.job_entries = 0  # job entries in the heap (pending or canceled-but-not-popped)
+        self.pending_jobs = 0  # committed jobs still pending (their heap entries are live)
         self.executions: list[dict[str, Any]] = []
         self.cron_runner: Any = None  # set by the cron executor
         self._running_generation: int | None = None
@@ -204,7 +204,7 @@ class Scheduler:
         heapq.heappush(self.heap, (when, next(self._order), kind, payload))
 
     def _push_job(self, when: float, job_id: Any, generation: int | None) -> None:
-        self.job_entries += 1
+        self.pending_jobs += 1
         if generation is not None and self._generations is not None:
             self._generations[job_id] = generation
         self._push(when, JOB, job_id)
@@ -229,10 +229,16 @@ class Scheduler:
             if kind in ("pending", "inProgress"):
                 now = self.clock.now
                 self.store.update_system(JOBS, job_id, {"state": {"kind": "canceled"}, "completedTime": now})
-                if in_transaction:
-                    self.store.on_commit.append(lambda: self._push(now + RETENTION_MS, CLEANUP, job_id))
-                else:
+
+                def canceled() -> None:
+                    if kind == "pending":
+                        self.pending_jobs -= 1
                     self._push(now + RETENTION_MS, CLEANUP, job_id)
+
+                if in_transaction:
+                    self.store.on_commit.append(canceled)
+                else:
+                    canceled()
             elif kind in ("success", "failed"):
                 _path, fn = self._function_or_none(job["name"])
                 if fn is not None and fn.kind == "action":
@@ -270,16 +276,21 @@ class Scheduler:
         clock = self.clock
         ran = 0
         while heap and heap[0][0] <= target:
-            if stop_when_no_jobs and self.job_entries == 0:
+            if stop_when_no_jobs and self.pending_jobs == 0:
                 break
             when, _order, kind, payload = heapq.heappop(heap)
-            if when > clock.now:
-                clock.set(when)
             if kind == JOB:
-                self.job_entries -= 1
+                if self._state(payload) != "pending":
+                    continue  # canceled since: its entry is simply dropped
+                self.pending_jobs -= 1
+                if when > clock.now:
+                    clock.set(when)
                 if self._run_job(payload):
                     ran += 1
-            elif kind == CRON:
+                continue
+            if when > clock.now:
+                clock.set(when)
+            if kind == CRON:
                 self.cron_runner.run(payload, when)
             else:
                 self._cleanup(payload)
@@ -306,7 +317,7 @@ class Scheduler:
             generation = generations.pop(job_id, 1)
             if generation > self._max_iterations:
                 # Put it back: the caller raises, and the job stays pending.
-                self.job_entries += 1
+                self.pending_jobs += 1
                 self._push(job["scheduledTime"], JOB, job_id)
                 raise RunawaySchedulingError(
                     f"finish_all_scheduled_functions: scheduled functions were still scheduling more after "
@@ -400,7 +411,7 @@ class Scheduler:
         self._max_iterations = max_iterations
         ran = 0
         try:
-            while self.job_entries > 0:
+            while self.pending_jobs > 0:
                 ran += self.run_due(math.inf, stop_when_no_jobs=True)
         finally:
             self._generations = None

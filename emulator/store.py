@@ -94,7 +94,7 @@ class Index:
 
     def range_prefix(self, values: list[Any]) -> tuple[Any, ...]:
         """Key prefix for equality on the first len(values) fields."""
-        if self.fields == ("_creationTime",):
+        if self.fields == ("_creationTime",) or self.fields == ("_id",):
             return tuple(values)
         return tuple(sort_key(v) for v in values)
 

@@ -1,0 +1,413 @@
+pytest_plugins = ["pytester"]
+
+"""The pytest plugin: the `convex` fixture, its markers and ini option, the frozen wall clock, the report."""
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ORDERS = str(ROOT / "fixtures" / "orders")
+REMINDERS = str(ROOT / "fixtures" / "reminders")
+T0 = 1893456000000.0  # 2030-01-01T00:00:00Z
+
+SLEEPY_APP = '''
+import asyncio
+import time
+
+from convex_py import action, internal, internal_action, mutation, query
+
+
+@action
+async def slow(ctx, args):
+    before = time.time()
+    await asyncio.sleep(0.02)
+    await asyncio.wait_for(asyncio.sleep(0.01), timeout=5)
+    return {"before": before * 1000, "after": time.time() * 1000}
+
+
+@internal_action
+async def slow_scheduled(ctx, args):
+    await asyncio.sleep(0.01)
+    await ctx.run_mutation(internal.sleepy.note, {"at": time.time() * 1000})
+
+
+@mutation
+def start(ctx, args):
+    ctx.scheduler.run_after(args["delay"], internal.sleepy.slow_scheduled)
+
+
+@mutation
+def note(ctx, args):
+    ctx.db.insert("notes", {"at": args["at"]})
+
+
+@query
+def notes(ctx, args):
+    return [n["at"] for n in ctx.db.query("notes").collect()]
+'''
+
+
+# Plugins the inner runs do not need (hypothesis's alone costs a second per run).
+QUIET = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-p", "no:benchmark")
+
+
+def run(pytester, *args, subprocess=False):
+    if subprocess:
+        return pytester.runpytest_subprocess(*QUIET, *args)
+    return pytester.runpytest(*QUIET, *args)
+
+
+def write_app(pytester, name="myapp", module="sleepy", source=SLEEPY_APP):
+    folder = pytester.path / name / "convex"
+    folder.mkdir(parents=True)
+    (folder / f"{module}.py").write_text(textwrap.dedent(source))
+    return folder.parent
+
+
+def test_ini_option_names_the_app(pytester):
+    pytester.makeini(f"[pytest]\nconvex_app = {ORDERS}\n")
+    pytester.makepyfile(
+        """
+        from convex_py import api
+
+        def test_order(convex):
+            order_id = convex.mutation(api.orders.create_order, {"items": ["a"]})
+            convex.advance(days=7)
+            assert convex.query(api.orders.get, {"orderId": order_id})["status"] == "archived"
+        """
+    )
+    run(pytester).assert_outcomes(passed=1)
+
+
+def test_ini_option_relative_to_the_rootdir(pytester):
+    write_app(pytester)
+    pytester.makeini("[pytest]\nconvex_app = myapp\n")
+    pytester.makepyfile(
+        """
+        from convex_py import api
+
+        def test_relative(convex):
+            convex.mutation(api.sleepy.note, {"at": 1})
+            assert convex.query(api.sleepy.notes) == [1]
+        """
+    )
+    run(pytester).assert_outcomes(passed=1)
+
+
+def test_pyproject_ini_option(pytester):
+    pytester.makepyprojecttoml(f'[tool.pytest.ini_options]\nconvex_app = "{ORDERS}"\n')
+    pytester.makepyfile(
+        """
+        from convex_py import api
+
+        def test_order(convex):
+            convex.mutation(api.orders.create_order, {"items": ["a"]})
+            assert len(convex.scheduled_functions()) == 2
+        """
+    )
+    run(pytester).assert_outcomes(passed=1)
+
+
+def test_marker_names_the_app_and_wins_over_the_ini_option(pytester):
+    pytester.makeini(f"[pytest]\nconvex_app = {ORDERS}\n")
+    pytester.makepyfile(
+        f"""
+        import pytest
+        from convex_py import api
+
+        @pytest.mark.convex_app({REMINDERS!r})
+        def test_reminders(convex):
+            convex.mutation(api.reminders.create, {{"text": "hi", "delayMs": 1000}})
+            convex.advance(1000)
+            assert [n["text"] for n in convex.query(api.reminders.notifications)] == ["hi"]
+
+        pytestmark = pytest.mark.convex_app({ORDERS!r})
+
+        def test_module_marker(convex):
+            convex.mutation(api.orders.create_order, {{"items": ["a"]}})
+        """
+    )
+    run(pytester).assert_outcomes(passed=2)
+
+
+def test_markers_are_registered(pytester):
+    pytester.makepyfile(
+        f"""
+        import pytest
+
+        @pytest.mark.convex_app({ORDERS!r})
+        @pytest.mark.convex_time("2030-01-01T00:00:00Z")
+        def test_ok(convex):
+            pass
+        """
+    )
+    result = run(pytester, "--strict-markers")
+    result.assert_outcomes(passed=1)
+    markers = run(pytester, "--markers")
+    markers.stdout.fnmatch_lines(["*convex_app(path)*", "*convex_time(when)*"])
+
+
+def test_clear_error_when_no_app_is_configured(pytester):
+    pytester.makepyfile(
+        """
+        def test_needs_app(convex):
+            pass
+        """
+    )
+    result = run(pytester)
+    assert result.ret != 0
+    assert result.parseoutcomes().get("passed", 0) == 0
+    result.stdout.fnmatch_lines(["*The `convex` fixture needs an app*@pytest.mark.convex_app*convex_app*"])
+
+
+def test_clear_error_when_the_app_folder_does_not_exist(pytester):
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.convex_app("no/such/app")
+        def test_missing(convex):
+            pass
+        """
+    )
+    result = run(pytester)
+    assert result.ret != 0
+    assert result.parseoutcomes().get("passed", 0) == 0
+    result.stdout.fnmatch_lines(["*no/such/app*not found*"])
+
+
+def test_convex_time_sets_the_start(pytester):
+    pytester.makeini(f"[pytest]\nconvex_app = {ORDERS}\n")
+    pytester.makepyfile(
+        """
+        import time
+        from datetime import datetime, timedelta, timezone
+
+        import pytest
+
+        @pytest.mark.convex_time("2030-01-01T00:00:00Z")
+        def test_iso(convex):
+            assert convex.now == 1893456000000.0
+            assert time.time() == 1893456000.0
+
+        @pytest.mark.convex_time(datetime(2031, 6, 1, 12, tzinfo=timezone(timedelta(hours=2))))
+        def test_datetime(convex):
+            assert datetime.now(timezone.utc) == datetime(2031, 6, 1, 10, tzinfo=timezone.utc)
+            assert convex.now == datetime(2031, 6, 1, 10, tzinfo=timezone.utc).timestamp() * 1000
+
+        @pytest.mark.convex_time(1893456000000 + 1234)
+        def test_ms(convex):
+            assert convex.now == 1893456001234
+            assert round(time.time() * 1000) == 1893456001234
+
+        def test_default_is_the_real_time(convex):
+            from freezegun.api import real_time
+            assert abs(convex.now / 1000 - real_time()) < 60
+            assert time.time() * 1000 == convex.now
+        """
+    )
+    run(pytester).assert_outcomes(passed=4)
+
+
+def test_each_test_gets_a_fresh_emulator(pytester):
+    pytester.makeini(f"[pytest]\nconvex_app = {ORDERS}\n")
+    pytester.makepyfile(
+        """
+        import pytest
+        from convex_py import api
+
+        pytestmark = pytest.mark.convex_time("2030-01-01T00:00:00Z")
+
+        def test_writes(convex):
+            convex.mutation(api.orders.create_order, {"items": ["a"]})
+            convex.advance(days=1)
+            assert len(convex.query(api.orders.by_status, {"status": "confirmed"})) == 1
+
+        def test_sees_nothing(convex):
+            assert convex.query(api.orders.by_status, {"status": "confirmed"}) == []
+            assert convex.query(api.orders.by_status, {"status": "new"}) == []
+            assert convex.scheduled_functions() == []
+            assert convex.timeline() == []
+            assert convex.now == 1893456000000.0
+
+        def test_writes_again(convex):
+            convex.mutation(api.orders.create_order, {"items": ["b"]})
+            assert [o["items"] for o in convex.query(api.orders.by_status, {"status": "new"})] == [["b"]]
+        """
+    )
+    run(pytester).assert_outcomes(passed=3)
+
+
+def test_wall_clock_is_the_virtual_clock_in_the_test_and_in_functions(pytester):
+    pytester.makeini(f"[pytest]\nconvex_app = {ORDERS}\n")
+    pytester.makepyfile(
+        """
+        import time
+        from datetime import datetime, timezone
+
+        import pytest
+        from convex_py import api
+
+        T0 = 1893456000000.0
+
+        @pytest.mark.convex_time("2030-01-01T00:00:00Z")
+        def test_clock(convex):
+            assert time.time() * 1000 == convex.now == T0
+            assert datetime.now(timezone.utc) == datetime(2030, 1, 1, tzinfo=timezone.utc)
+            convex.advance(hours=1, minutes=30)
+            assert time.time() * 1000 == convex.now == T0 + 90 * 60 * 1000
+            assert datetime.now(timezone.utc) == datetime(2030, 1, 1, 1, 30, tzinfo=timezone.utc)
+            order_id = convex.mutation(api.orders.create_order, {"items": ["a"]})
+            convex.advance_to(datetime(2030, 1, 2, tzinfo=timezone.utc))
+            assert time.time() * 1000 == convex.now == T0 + 24 * 3600 * 1000
+            [email] = convex.run(lambda ctx: ctx.db.query("emails").collect())
+            assert email["sentAt"] == T0 + 90 * 60 * 1000  # time.time() inside the scheduled function
+            seen = convex.run(lambda ctx: (time.time() * 1000, datetime.now(timezone.utc)))
+            assert seen == (convex.now, datetime(2030, 1, 2, tzinfo=timezone.utc))
+            convex.finish_all_scheduled_functions()
+            assert time.time() * 1000 == convex.now == T0 + 90 * 60 * 1000 + 7 * 24 * 3600 * 1000
+        """
+    )
+    run(pytester).assert_outcomes(passed=1)
+
+
+def test_wall_clock_is_real_again_after_the_test(pytester):
+    pytester.makeini(f"[pytest]\nconvex_app = {ORDERS}\n")
+    pytester.makepyfile(
+        """
+        import time
+        from datetime import datetime, timezone
+
+        import pytest
+
+        @pytest.mark.convex_time("2035-01-01T00:00:00Z")
+        def test_frozen(convex):
+            convex.advance(days=3)
+            assert datetime.now(timezone.utc).year == 2035
+
+        @pytest.mark.convex_time("2035-01-01T00:00:00Z")
+        def test_frozen_and_failing(convex):
+            convex.advance(days=3)
+            raise AssertionError("fails while frozen")
+
+        def test_real():
+            from freezegun.api import real_time
+            assert abs(time.time() - real_time()) < 5
+            assert datetime.now(timezone.utc).year < 2035
+            first = time.time()
+            time.sleep(0.01)
+            assert time.time() > first
+        """
+    )
+    result = run(pytester)
+    result.assert_outcomes(passed=2, failed=1)
+
+
+def test_async_action_with_asyncio_sleep(pytester):
+    write_app(pytester)
+    pytester.makeini("[pytest]\nconvex_app = myapp\n")
+    pytester.makepyfile(
+        """
+        import pytest
+        from convex_py import api
+
+        T0 = 1893456000000.0
+
+        @pytest.mark.convex_time("2030-01-01T00:00:00Z")
+        def test_direct(convex):
+            result = convex.action(api.sleepy.slow)
+            assert result == {"before": T0, "after": T0}
+
+        @pytest.mark.convex_time("2030-01-01T00:00:00Z")
+        def test_scheduled(convex):
+            convex.mutation(api.sleepy.start, {"delay": 5000})
+            convex.advance(seconds=5)
+            assert convex.query(api.sleepy.notes) == [T0 + 5000]
+            [job] = convex.scheduled_functions()
+            assert job["state"] == {"kind": "success"}
+        """
+    )
+    run(pytester).assert_outcomes(passed=2)
+
+
+def test_failing_test_report_shows_the_convex_timeline(pytester):
+    pytester.makeini(f"[pytest]\nconvex_app = {ORDERS}\n")
+    pytester.makepyfile(
+        """
+        import pytest
+        from convex_py import api, internal
+
+        @pytest.mark.convex_time("2030-01-01T00:00:00Z")
+        def test_fails(convex):
+            order_id = convex.mutation(api.orders.create_order, {"items": ["a"]})
+            convex.run(lambda ctx: ctx.scheduler.run_after(1000, internal.orders.archive_order, {"orderId": "bad"}))
+            convex.advance(days=7)
+            assert convex.query(api.orders.get, {"orderId": order_id})["status"] == "confirmed"
+
+        @pytest.mark.convex_time("2030-01-01T00:00:00Z")
+        def test_passes(convex):
+            convex.mutation(api.orders.create_order, {"items": ["a"]})
+            convex.advance(days=7)
+        """
+    )
+    result = run(pytester)
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*- convex timeline -*",
+            "2030-01-01 00:00:00.000Z*emails:send_confirmation*success*",
+            "2030-01-01 00:00:01.000Z*orders:archive_order*failed*",
+            "2030-01-08 00:00:00.000Z*orders:archive_order*success*",
+            "virtual time now: 2030-01-08 00:00:00.000Z",
+        ]
+    )
+    assert result.stdout.str().count("convex timeline") == 1  # only for the failing test
+
+
+def test_runs_under_xdist(pytester):
+    pytester.makeini(f"[pytest]\nconvex_app = {ORDERS}\n")
+    pytester.makepyfile(
+        """
+        import time
+
+        import pytest
+        from convex_py import api
+
+        @pytest.mark.parametrize("n", range(6))
+        @pytest.mark.convex_time("2030-01-01T00:00:00Z")
+        def test_order(convex, n):
+            for _ in range(n):
+                convex.mutation(api.orders.create_order, {"items": [str(n)]})
+            assert len(convex.scheduled_functions()) == 2 * n
+            convex.advance(days=7)
+            assert len(convex.query(api.orders.by_status, {"status": "archived"})) == n
+            assert time.time() * 1000 == convex.now == 1893456000000.0 + 7 * 24 * 3600 * 1000
+        """
+    )
+    result = run(pytester, "-n", "2", subprocess=True)
+    result.assert_outcomes(passed=6)
+    result.stdout.fnmatch_lines(["*2 workers*"])
+
+
+def test_durations_report_stays_real(pytester):
+    """pytest's own timing must not be frozen: --durations of a test using `convex` stays sane."""
+    pytester.makeini(f"[pytest]\nconvex_app = {ORDERS}\n")
+    pytester.makepyfile(
+        """
+        import pytest
+        from convex_py import api
+
+        @pytest.mark.convex_time("2030-01-01T00:00:00Z")
+        def test_week(convex):
+            convex.mutation(api.orders.create_order, {"items": ["a"]})
+            convex.advance(days=7)
+        """
+    )
+    result = run(pytester, "--durations=0", "-vv")
+    result.assert_outcomes(passed=1)
+    import re
+
+    durations = [float(m) for m in re.findall(r"^([0-9.]+)s (?:setup|call|teardown)", result.stdout.str(), re.M)]
+    assert all(d < 60 for d in durations), result.stdout.str()

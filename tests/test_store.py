@@ -1,0 +1,635 @@
+"""The document store: ids, creation times, insert/get/patch/replace/delete, normalize_id,
+system tables, indexes, Convex's value ordering and schema validation on every write."""
+
+from __future__ import annotations
+
+import pytest
+
+from convex_py import UNSET, Id, define_schema, define_table, internal_mutation, v
+from convex_py.errors import (
+    DocumentNotFoundError,
+    IndexNotFoundError,
+    InvalidIdError,
+    InvalidTableError,
+    InvalidValueError,
+    SchemaValidationError,
+)
+from emulator import ConvexEmulator
+
+START = "2030-01-01T00:00:00Z"
+START_MS = 1893456000000.0
+
+
+@internal_mutation
+def noop(ctx, args):
+    return None
+
+
+SCHEMA = define_schema(
+    {
+        "users": define_table(
+            {
+                "name": v.string(),
+                "age": v.optional(v.int64()),
+                "score": v.optional(v.number()),
+                "nick": v.optional(v.union(v.string(), v.null())),
+                "tags": v.optional(v.array(v.string())),
+            }
+        ).index("by_name", ["name"]).index("by_age_name", ["age", "name"]),
+        "posts": define_table({"author": v.id("users"), "title": v.string()}),
+    }
+)
+
+
+@pytest.fixture
+def t() -> ConvexEmulator:
+    return ConvexEmulator(modules={"jobs": {"noop": noop}}, schema=SCHEMA, start_time=START)
+
+
+@pytest.fixture
+def loose() -> ConvexEmulator:
+    """An app without a schema: any table, any document."""
+    return ConvexEmulator(modules={}, start_time=START)
+
+
+def all_docs(t: ConvexEmulator, table: str) -> list[dict]:
+    return t.query(lambda ctx: ctx.db.query(table).collect())
+
+
+# --- Ids and creation times ------------------------------------------------------------------------
+
+
+def test_insert_returns_an_id_that_knows_its_table(t: ConvexEmulator) -> None:
+    user_id = t.run(lambda ctx: ctx.db.insert("users", {"name": "ada"}))
+    assert isinstance(user_id, Id) and isinstance(user_id, str)
+    assert user_id.table == "users"
+    doc = t.run(lambda ctx: ctx.db.get(user_id))
+    assert doc["_id"] == user_id
+    assert isinstance(doc["_id"], Id) and doc["_id"].table == "users"
+    assert set(doc) == {"_id", "_creationTime", "name"}
+
+
+def test_ids_are_unique(t: ConvexEmulator) -> None:
+    ids = t.run(lambda ctx: [ctx.db.insert("users", {"name": str(i)}) for i in range(50)])
+    assert len(set(ids)) == 50
+
+
+def test_creation_time_is_the_virtual_clock_then_strictly_increasing(t: ConvexEmulator) -> None:
+    assert t.now == START_MS
+    a, b, c = t.run(lambda ctx: [ctx.db.insert("users", {"name": n}) for n in "abc"])
+    times = [t.run(lambda ctx, i=i: ctx.db.get(i))["_creationTime"] for i in (a, b, c)]
+    assert all(type(x) is float for x in times)
+    assert times[0] == START_MS
+    assert times[0] < times[1] < times[2]
+    # Still within the same millisecond, and never behind the clock.
+    assert times[2] - times[0] < 1
+    d = t.run(lambda ctx: ctx.db.insert("users", {"name": "d"}))
+    assert t.run(lambda ctx: ctx.db.get(d))["_creationTime"] > times[2]
+    t.advance(seconds=5)
+    e = t.run(lambda ctx: ctx.db.insert("users", {"name": "e"}))
+    assert t.run(lambda ctx: ctx.db.get(e))["_creationTime"] == START_MS + 5000
+
+
+def test_creation_time_increases_across_tables(t: ConvexEmulator) -> None:
+    def go(ctx):
+        u = ctx.db.insert("users", {"name": "x"})
+        p = ctx.db.insert("posts", {"author": u, "title": "t"})
+        return ctx.db.get(u)["_creationTime"], ctx.db.get(p)["_creationTime"]
+
+    first, second = t.run(go)
+    assert first == START_MS and second > first
+
+
+# --- get / insert / patch / replace / delete ----------------------------------------------------------
+
+
+def test_values_round_trip_with_their_types(loose: ConvexEmulator) -> None:
+    value = {
+        "null": None,
+        "int": 1,
+        "float": 1.0,
+        "bool": True,
+        "str": "héllo",
+        "bytes": b"\x00\xff",
+        "list": [1, "a", None, [2.5]],
+        "dict": {"nested": {"deep": False}},
+    }
+    doc_id = loose.run(lambda ctx: ctx.db.insert("things", value))
+    doc = loose.run(lambda ctx: ctx.db.get(doc_id))
+    for key, expected in value.items():
+        assert doc[key] == expected and type(doc[key]) is type(expected)
+    assert type(doc["list"][0]) is int and type(doc["list"][3][0]) is float
+
+
+def test_number_field_stores_a_float(t: ConvexEmulator) -> None:
+    user_id = t.run(lambda ctx: ctx.db.insert("users", {"name": "n", "score": 3, "age": 3}))
+    doc = t.run(lambda ctx: ctx.db.get(user_id))
+    assert doc["score"] == 3.0 and type(doc["score"]) is float
+    assert doc["age"] == 3 and type(doc["age"]) is int
+
+
+def test_documents_returned_are_copies(t: ConvexEmulator) -> None:
+    user_id = t.run(lambda ctx: ctx.db.insert("users", {"name": "ada", "tags": ["a"]}))
+
+    def mutate_returned(ctx):
+        doc = ctx.db.get(user_id)
+        doc["name"] = "changed"
+        doc["tags"].append("b")
+        return ctx.db.get(user_id)
+
+    assert t.run(mutate_returned)["tags"] == ["a"]
+    doc = t.run(lambda ctx: ctx.db.get(user_id))
+    assert doc["name"] == "ada" and doc["tags"] == ["a"]
+
+
+def test_inserted_value_is_copied(t: ConvexEmulator) -> None:
+    tags = ["a"]
+    user_id = t.run(lambda ctx: ctx.db.insert("users", {"name": "ada", "tags": tags}))
+    tags.append("b")
+    assert t.run(lambda ctx: ctx.db.get(user_id))["tags"] == ["a"]
+
+
+def test_patch_merges_removes_with_unset_and_stores_none_as_null(t: ConvexEmulator) -> None:
+    user_id = t.run(lambda ctx: ctx.db.insert("users", {"name": "ada", "age": 36, "tags": ["x"]}))
+    before = t.run(lambda ctx: ctx.db.get(user_id))
+    t.run(lambda ctx: ctx.db.patch(user_id, {"age": 37, "nick": None, "tags": UNSET}))
+    after = t.run(lambda ctx: ctx.db.get(user_id))
+    assert after == {
+        "_id": user_id,
+        "_creationTime": before["_creationTime"],
+        "name": "ada",
+        "age": 37,
+        "nick": None,
+    }
+    assert "nick" in after and after["nick"] is None
+    assert "tags" not in after
+
+
+def test_patch_with_unset_of_an_absent_field_is_fine(t: ConvexEmulator) -> None:
+    user_id = t.run(lambda ctx: ctx.db.insert("users", {"name": "ada"}))
+    t.run(lambda ctx: ctx.db.patch(user_id, {"age": UNSET}))
+    assert set(t.run(lambda ctx: ctx.db.get(user_id))) == {"_id", "_creationTime", "name"}
+
+
+def test_patch_cannot_change_system_fields(t: ConvexEmulator) -> None:
+    user_id = t.run(lambda ctx: ctx.db.insert("users", {"name": "ada"}))
+    other_id = t.run(lambda ctx: ctx.db.insert("users", {"name": "bob"}))
+    with pytest.raises(InvalidValueError):
+        t.run(lambda ctx: ctx.db.patch(user_id, {"_id": other_id}))
+    with pytest.raises(InvalidValueError):
+        t.run(lambda ctx: ctx.db.patch(user_id, {"_creationTime": 1.0}))
+    # Giving the current values is harmless.
+    doc = t.run(lambda ctx: ctx.db.get(user_id))
+    t.run(lambda ctx: ctx.db.patch(user_id, {"_id": user_id, "_creationTime": doc["_creationTime"], "age": 1}))
+    assert t.run(lambda ctx: ctx.db.get(user_id))["age"] == 1
+
+
+def test_replace_swaps_fields_and_keeps_id_and_creation_time(t: ConvexEmulator) -> None:
+    user_id = t.run(lambda ctx: ctx.db.insert("users", {"name": "ada", "age": 36, "tags": ["x"]}))
+    before = t.run(lambda ctx: ctx.db.get(user_id))
+    t.advance(seconds=10)
+    t.run(lambda ctx: ctx.db.replace(user_id, {"name": "ada lovelace", "nick": None}))
+    after = t.run(lambda ctx: ctx.db.get(user_id))
+    assert after == {
+        "_id": user_id,
+        "_creationTime": before["_creationTime"],
+        "name": "ada lovelace",
+        "nick": None,
+    }
+
+
+def test_replace_may_repeat_system_fields(t: ConvexEmulator) -> None:
+    user_id = t.run(lambda ctx: ctx.db.insert("users", {"name": "ada"}))
+
+    def go(ctx):
+        doc = ctx.db.get(user_id)
+        doc["name"] = "grace"
+        ctx.db.replace(user_id, doc)
+        return ctx.db.get(user_id)
+
+    assert t.run(go)["name"] == "grace"
+
+
+def test_delete_then_get_is_none(t: ConvexEmulator) -> None:
+    user_id = t.run(lambda ctx: ctx.db.insert("users", {"name": "ada"}))
+    t.run(lambda ctx: ctx.db.delete(user_id))
+    assert t.run(lambda ctx: ctx.db.get(user_id)) is None
+    assert all_docs(t, "users") == []
+
+
+def test_writes_to_a_missing_document_fail(t: ConvexEmulator) -> None:
+    user_id = t.run(lambda ctx: ctx.db.insert("users", {"name": "ada"}))
+    t.run(lambda ctx: ctx.db.delete(user_id))
+    with pytest.raises(DocumentNotFoundError, match="Patch on nonexistent document ID"):
+        t.run(lambda ctx: ctx.db.patch(user_id, {"name": "x"}))
+    with pytest.raises(DocumentNotFoundError, match="Replace on nonexistent document ID"):
+        t.run(lambda ctx: ctx.db.replace(user_id, {"name": "x"}))
+    with pytest.raises(DocumentNotFoundError, match="Delete on nonexistent document ID"):
+        t.run(lambda ctx: ctx.db.delete(user_id))
+
+
+def test_table_and_id_forms_of_get_patch_replace_delete(t: ConvexEmulator) -> None:
+    user_id = t.run(lambda ctx: ctx.db.insert("users", {"name": "ada"}))
+    assert t.run(lambda ctx: ctx.db.get("users", user_id))["name"] == "ada"
+    t.run(lambda ctx: ctx.db.patch("users", user_id, {"age": 2}))
+    t.run(lambda ctx: ctx.db.replace("users", user_id, {"name": "b", "age": 3}))
+    assert t.run(lambda ctx: ctx.db.get(user_id))["age"] == 3
+    t.run(lambda ctx: ctx.db.delete("users", user_id))
+    assert t.run(lambda ctx: ctx.db.get("users", user_id)) is None
+
+
+def test_get_with_an_id_of_another_table_is_an_error(t: ConvexEmulator) -> None:
+    user_id = t.run(lambda ctx: ctx.db.insert("users", {"name": "ada"}))
+    with pytest.raises(InvalidIdError):
+        t.run(lambda ctx: ctx.db.get("posts", user_id))
+    with pytest.raises(InvalidIdError):
+        t.run(lambda ctx: ctx.db.patch("posts", user_id, {"title": "x"}))
+    with pytest.raises(InvalidIdError):
+        t.run(lambda ctx: ctx.db.delete("posts", user_id))
+    assert t.run(lambda ctx: ctx.db.get(user_id)) == t.run(lambda ctx: ctx.db.get("users", user_id))
+
+
+def test_get_of_garbage_is_an_error(t: ConvexEmulator) -> None:
+    with pytest.raises(InvalidIdError):
+        t.run(lambda ctx: ctx.db.get("not-an-id"))
+    with pytest.raises(InvalidIdError):
+        t.run(lambda ctx: ctx.db.get("users", "not-an-id"))
+
+
+def test_id_string_without_table_info_still_works(t: ConvexEmulator) -> None:
+    user_id = t.run(lambda ctx: ctx.db.insert("users", {"name": "ada"}))
+    plain = str(user_id)
+    assert type(plain) is str
+    assert t.run(lambda ctx: ctx.db.get(plain))["name"] == "ada"
+    t.run(lambda ctx: ctx.db.patch(plain, {"age": 9}))
+    assert t.run(lambda ctx: ctx.db.get(user_id))["age"] == 9
+
+
+# --- normalize_id -------------------------------------------------------------------------------------
+
+
+def test_normalize_id(t: ConvexEmulator) -> None:
+    user_id = t.run(lambda ctx: ctx.db.insert("users", {"name": "ada"}))
+
+    def go(ctx):
+        return (
+            ctx.db.normalize_id("users", str(user_id)),
+            ctx.db.normalize_id("posts", str(user_id)),
+            ctx.db.normalize_id("users", "garbage"),
+            ctx.db.normalize_id("users", ""),
+            ctx.db.normalize_id("users", str(user_id)[:-1] + ("a" if str(user_id)[-1] != "a" else "b")),
+        )
+
+    same, other_table, garbage, empty, corrupted = t.query(go)
+    assert same == user_id and isinstance(same, Id) and same.table == "users"
+    assert other_table is None and garbage is None and empty is None and corrupted is None
+
+
+def test_normalize_id_of_a_deleted_document_is_still_an_id(t: ConvexEmulator) -> None:
+    user_id = t.run(lambda ctx: ctx.db.insert("users", {"name": "ada"}))
+    t.run(lambda ctx: ctx.db.delete(user_id))
+    assert t.query(lambda ctx: ctx.db.normalize_id("users", str(user_id))) == user_id
+
+
+def test_normalize_id_on_an_unknown_table(t: ConvexEmulator) -> None:
+    with pytest.raises(InvalidTableError):
+        t.query(lambda ctx: ctx.db.normalize_id("nope", "x"))
+
+
+# --- System tables ---------------------------------------------------------------------------------------
+
+
+def test_system_get_and_query_on_scheduled_functions(t: ConvexEmulator) -> None:
+    def schedule(ctx):
+        job = ctx.scheduler.run_after(1000, "jobs:noop", {"a": 1})
+        inside = ctx.db.system.get(job)
+        rows = ctx.db.system.query("_scheduled_functions").collect()
+        return job, inside, rows
+
+    job_id, inside, rows = t.run(schedule)
+    assert isinstance(job_id, Id) and job_id.table == "_scheduled_functions"
+    assert inside["name"] == "jobs:noop"
+    assert inside["args"] == [{"a": 1}]
+    assert inside["scheduledTime"] == START_MS + 1000
+    assert inside["state"] == {"kind": "pending"}
+    assert [r["_id"] for r in rows] == [job_id]
+    assert t.query(lambda ctx: ctx.db.system.get(job_id)) == inside
+    assert t.query(lambda ctx: ctx.db.system.query("_scheduled_functions").first())["_id"] == job_id
+
+
+def test_system_tables_are_not_user_tables(t: ConvexEmulator) -> None:
+    job_id = t.run(lambda ctx: ctx.scheduler.run_after(1000, "jobs:noop", {}))
+    user_id = t.run(lambda ctx: ctx.db.insert("users", {"name": "ada"}))
+    with pytest.raises(InvalidTableError):
+        t.query(lambda ctx: ctx.db.query("_scheduled_functions").collect())
+    with pytest.raises(InvalidTableError):
+        t.run(lambda ctx: ctx.db.insert("_scheduled_functions", {"name": "x"}))
+    with pytest.raises(InvalidTableError):
+        t.query(lambda ctx: ctx.db.system.query("users").collect())
+    with pytest.raises(InvalidIdError):
+        t.query(lambda ctx: ctx.db.get(job_id))
+    with pytest.raises(InvalidIdError):
+        t.query(lambda ctx: ctx.db.system.get(user_id))
+    with pytest.raises(Exception):
+        t.run(lambda ctx: ctx.db.delete(job_id))
+    assert len(t.scheduled_functions()) == 1
+
+
+# --- Tables and schema -----------------------------------------------------------------------------------
+
+
+def test_unknown_table_with_a_schema(t: ConvexEmulator) -> None:
+    with pytest.raises(InvalidTableError, match="nope"):
+        t.run(lambda ctx: ctx.db.insert("nope", {"a": 1}))
+    with pytest.raises(InvalidTableError, match="nope"):
+        t.query(lambda ctx: ctx.db.query("nope").collect())
+
+
+def test_without_a_schema_any_table_works(loose: ConvexEmulator) -> None:
+    assert loose.query(lambda ctx: ctx.db.query("anything").collect()) == []
+    doc_id = loose.run(lambda ctx: ctx.db.insert("anything", {"x": 1}))
+    assert doc_id.table == "anything"
+    assert [d["x"] for d in all_docs(loose, "anything")] == [1]
+    with pytest.raises(InvalidTableError):
+        loose.run(lambda ctx: ctx.db.insert("bad-name!", {"x": 1}))
+
+
+def test_schema_validation_on_insert(t: ConvexEmulator) -> None:
+    with pytest.raises(SchemaValidationError) as info:
+        t.run(lambda ctx: ctx.db.insert("users", {"name": 5}))
+    assert "users" in str(info.value)
+    assert info.value.path == ".name"
+    with pytest.raises(SchemaValidationError, match="missing the required field `name`"):
+        t.run(lambda ctx: ctx.db.insert("users", {}))
+    with pytest.raises(SchemaValidationError, match="extra field `email`"):
+        t.run(lambda ctx: ctx.db.insert("users", {"name": "a", "email": "x"}))
+    with pytest.raises(SchemaValidationError):
+        t.run(lambda ctx: ctx.db.insert("users", {"name": "a", "age": 1.5}))
+    assert all_docs(t, "users") == []
+
+
+def test_schema_validation_on_patch(t: ConvexEmulator) -> None:
+    user_id = t.run(lambda ctx: ctx.db.insert("users", {"name": "ada", "age": 1}))
+    before = t.run(lambda ctx: ctx.db.get(user_id))
+    with pytest.raises(SchemaValidationError):
+        t.run(lambda ctx: ctx.db.patch(user_id, {"age": "old"}))
+    with pytest.raises(SchemaValidationError):
+        t.run(lambda ctx: ctx.db.patch(user_id, {"name": UNSET}))
+    with pytest.raises(SchemaValidationError):
+        t.run(lambda ctx: ctx.db.patch(user_id, {"unknown": 1}))
+    with pytest.raises(SchemaValidationError):
+        t.run(lambda ctx: ctx.db.patch(user_id, {"age": None}))
+    assert t.run(lambda ctx: ctx.db.get(user_id)) == before
+
+
+def test_schema_validation_on_replace(t: ConvexEmulator) -> None:
+    user_id = t.run(lambda ctx: ctx.db.insert("users", {"name": "ada"}))
+    before = t.run(lambda ctx: ctx.db.get(user_id))
+    with pytest.raises(SchemaValidationError):
+        t.run(lambda ctx: ctx.db.replace(user_id, {"age": 3}))
+    with pytest.raises(SchemaValidationError):
+        t.run(lambda ctx: ctx.db.replace(user_id, {"name": ["list"]}))
+    assert t.run(lambda ctx: ctx.db.get(user_id)) == before
+
+
+def test_schema_id_field_checks_the_table(t: ConvexEmulator) -> None:
+    user_id = t.run(lambda ctx: ctx.db.insert("users", {"name": "ada"}))
+    post_id = t.run(lambda ctx: ctx.db.insert("posts", {"author": user_id, "title": "hi"}))
+    with pytest.raises(SchemaValidationError):
+        t.run(lambda ctx: ctx.db.insert("posts", {"author": post_id, "title": "wrong table"}))
+    with pytest.raises(SchemaValidationError):
+        t.run(lambda ctx: ctx.db.insert("posts", {"author": "garbage", "title": "bad id"}))
+    assert [p["title"] for p in all_docs(t, "posts")] == ["hi"]
+
+
+def test_schema_validation_can_be_turned_off() -> None:
+    schema = define_schema({"users": define_table({"name": v.string()})}, schema_validation=False)
+    t = ConvexEmulator(modules={}, schema=schema)
+    doc_id = t.run(lambda ctx: ctx.db.insert("users", {"name": 5, "other": True}))
+    assert t.run(lambda ctx: ctx.db.get(doc_id))["name"] == 5
+
+
+def test_field_name_rules(loose: ConvexEmulator) -> None:
+    with pytest.raises(InvalidValueError):
+        loose.run(lambda ctx: ctx.db.insert("things", {"_secret": 1}))
+    with pytest.raises(InvalidValueError):
+        loose.run(lambda ctx: ctx.db.insert("things", {"$dollar": 1}))
+    with pytest.raises(InvalidValueError):
+        loose.run(lambda ctx: ctx.db.insert("things", {"a": {"$nested": 1}}))
+    with pytest.raises(InvalidValueError):
+        loose.run(lambda ctx: ctx.db.insert("things", {"é": 1}))
+    with pytest.raises(InvalidValueError):
+        loose.run(lambda ctx: ctx.db.insert("things", {1: 1}))
+    assert all_docs(loose, "things") == []
+
+
+@pytest.mark.parametrize("bad", [2**63, -(2**63) - 1, {1, 2}, object()])
+def test_values_that_are_not_convex_values(loose: ConvexEmulator, bad) -> None:
+    with pytest.raises(InvalidValueError):
+        loose.run(lambda ctx: ctx.db.insert("things", {"x": bad}))
+    assert all_docs(loose, "things") == []
+
+
+def test_int64_bounds_are_accepted(loose: ConvexEmulator) -> None:
+    doc_id = loose.run(lambda ctx: ctx.db.insert("things", {"lo": -(2**63), "hi": 2**63 - 1}))
+    doc = loose.run(lambda ctx: ctx.db.get(doc_id))
+    assert (doc["lo"], doc["hi"]) == (-(2**63), 2**63 - 1)
+
+
+def test_insert_of_a_non_dict_is_an_error(loose: ConvexEmulator) -> None:
+    with pytest.raises(InvalidValueError):
+        loose.run(lambda ctx: ctx.db.insert("things", [1, 2]))
+    with pytest.raises(InvalidValueError):
+        loose.run(lambda ctx: ctx.db.insert("things", None))
+
+
+# --- Indexes ------------------------------------------------------------------------------------------------
+
+
+def test_schema_index_orders_by_field_then_creation_time(t: ConvexEmulator) -> None:
+    for name in ["carol", "alice", "bob", "alice"]:
+        t.run(lambda ctx, name=name: ctx.db.insert("users", {"name": name}))
+    docs = t.query(lambda ctx: ctx.db.query("users").with_index("by_name").collect())
+    assert [d["name"] for d in docs] == ["alice", "alice", "bob", "carol"]
+    alices = [d for d in docs if d["name"] == "alice"]
+    assert alices[0]["_creationTime"] < alices[1]["_creationTime"]
+    desc = t.query(lambda ctx: ctx.db.query("users").with_index("by_name").order("desc").collect())
+    assert desc == list(reversed(docs))
+
+
+def test_table_scan_is_creation_order(t: ConvexEmulator) -> None:
+    for name in ["c", "a", "b"]:
+        t.run(lambda ctx, name=name: ctx.db.insert("users", {"name": name}))
+    assert [d["name"] for d in all_docs(t, "users")] == ["c", "a", "b"]
+    by_time = t.query(lambda ctx: ctx.db.query("users").with_index("by_creation_time").collect())
+    assert [d["name"] for d in by_time] == ["c", "a", "b"]
+    desc = t.query(lambda ctx: ctx.db.query("users").order("desc").collect())
+    assert [d["name"] for d in desc] == ["b", "a", "c"]
+
+
+def test_by_creation_time_range(t: ConvexEmulator) -> None:
+    t.run(lambda ctx: ctx.db.insert("users", {"name": "early"}))
+    t.advance(seconds=1)
+    t.run(lambda ctx: ctx.db.insert("users", {"name": "late"}))
+    late = t.query(
+        lambda ctx: ctx.db.query("users").with_index("by_creation_time", lambda q: q.gte("_creationTime", START_MS + 500)).collect()
+    )
+    assert [d["name"] for d in late] == ["late"]
+    early = t.query(
+        lambda ctx: ctx.db.query("users").with_index("by_creation_time", lambda q: q.lt("_creationTime", START_MS + 500)).collect()
+    )
+    assert [d["name"] for d in early] == ["early"]
+
+
+def test_by_id_index(t: ConvexEmulator) -> None:
+    ids = [t.run(lambda ctx, n=n: ctx.db.insert("users", {"name": n})) for n in "abc"]
+    found = t.query(lambda ctx: ctx.db.query("users").with_index("by_id", lambda q: q.eq("_id", ids[1])).collect())
+    assert [d["name"] for d in found] == ["b"]
+    assert len(t.query(lambda ctx: ctx.db.query("users").with_index("by_id").collect())) == 3
+
+
+def test_compound_index(t: ConvexEmulator) -> None:
+    for name, age in [("d", 30), ("b", 20), ("a", 30), ("c", 20), ("e", 40)]:
+        t.run(lambda ctx, name=name, age=age: ctx.db.insert("users", {"name": name, "age": age}))
+    docs = t.query(lambda ctx: ctx.db.query("users").with_index("by_age_name").collect())
+    assert [(d["age"], d["name"]) for d in docs] == [(20, "b"), (20, "c"), (30, "a"), (30, "d"), (40, "e")]
+    thirty = t.query(
+        lambda ctx: ctx.db.query("users").with_index("by_age_name", lambda q: q.eq("age", 30).gt("name", "a")).collect()
+    )
+    assert [d["name"] for d in thirty] == ["d"]
+
+
+def test_index_follows_updates(t: ConvexEmulator) -> None:
+    a = t.run(lambda ctx: ctx.db.insert("users", {"name": "a"}))
+    t.run(lambda ctx: ctx.db.insert("users", {"name": "b"}))
+    t.run(lambda ctx: ctx.db.patch(a, {"name": "z"}))
+    names = [d["name"] for d in t.query(lambda ctx: ctx.db.query("users").with_index("by_name").collect())]
+    assert names == ["b", "z"]
+    t.run(lambda ctx: ctx.db.delete(a))
+    assert t.query(lambda ctx: ctx.db.query("users").with_index("by_name", lambda q: q.eq("name", "z")).collect()) == []
+
+
+def test_unknown_index(t: ConvexEmulator) -> None:
+    with pytest.raises(IndexNotFoundError, match="by_nothing"):
+        t.query(lambda ctx: ctx.db.query("users").with_index("by_nothing").collect())
+
+
+# --- Convex's ordering of values across types ---------------------------------------------------------------
+
+ORDERED_VALUES = [
+    UNSET,  # missing field
+    None,
+    -5,
+    3,
+    2**40,
+    float("-inf"),
+    -1.5,
+    0.5,
+    1e10,
+    False,
+    True,
+    "",
+    "A",
+    "a",
+    "b",
+    b"",
+    b"\x00",
+    b"a",
+    [],
+    [1],
+    [1, 2],
+    ["a"],
+    {},
+    {"a": 1},
+]
+
+
+@pytest.fixture
+def mixed() -> ConvexEmulator:
+    schema = define_schema({"things": define_table({"v": v.optional(v.any()), "i": v.int64()}).index("by_v", ["v"])})
+    t = ConvexEmulator(modules={}, schema=schema, start_time=START)
+
+    def fill(ctx):
+        # Insert in a scrambled order so creation order does not give the answer.
+        for i in [7, 3, 22, 0, 11, 15, 1, 19, 5, 9, 13, 17, 2, 21, 4, 20, 6, 23, 8, 18, 10, 16, 12, 14]:
+            value = ORDERED_VALUES[i]
+            ctx.db.insert("things", {"i": i} if value is UNSET else {"i": i, "v": value})
+
+    t.run(fill)
+    return t
+
+
+def test_index_orders_values_across_types(mixed: ConvexEmulator) -> None:
+    docs = mixed.query(lambda ctx: ctx.db.query("things").with_index("by_v").collect())
+    assert [d["i"] for d in docs] == list(range(len(ORDERED_VALUES)))
+    desc = mixed.query(lambda ctx: ctx.db.query("things").with_index("by_v").order("desc").collect())
+    assert [d["i"] for d in desc] == list(reversed(range(len(ORDERED_VALUES))))
+
+
+def test_index_range_across_types(mixed: ConvexEmulator) -> None:
+    numbers = mixed.query(
+        lambda ctx: ctx.db.query("things").with_index("by_v", lambda q: q.gt("v", None).lt("v", False)).collect()
+    )
+    assert [d["i"] for d in numbers] == [2, 3, 4, 5, 6, 7, 8]
+    ints = mixed.query(
+        lambda ctx: ctx.db.query("things").with_index("by_v", lambda q: q.gt("v", None).lt("v", float("-inf"))).collect()
+    )
+    assert [d["i"] for d in ints] == [2, 3, 4]
+    strings = mixed.query(
+        lambda ctx: ctx.db.query("things").with_index("by_v", lambda q: q.gte("v", "").lt("v", b"")).collect()
+    )
+    assert [d["i"] for d in strings] == [11, 12, 13, 14]
+
+
+def test_filter_comparisons_use_the_same_order(mixed: ConvexEmulator) -> None:
+    below_zero_float = mixed.query(
+        lambda ctx: ctx.db.query("things").with_index("by_v").filter(lambda q: q.lt(q.field("v"), 0.0)).collect()
+    )
+    assert [d["i"] for d in below_zero_float] == [0, 1, 2, 3, 4, 5, 6]
+    above_null = mixed.query(
+        lambda ctx: ctx.db.query("things").with_index("by_v").filter(lambda q: q.gt(q.field("v"), None)).collect()
+    )
+    assert [d["i"] for d in above_null] == list(range(2, len(ORDERED_VALUES)))
+    objects = mixed.query(
+        lambda ctx: ctx.db.query("things").with_index("by_v").filter(lambda q: q.gte(q.field("v"), {})).collect()
+    )
+    assert [d["i"] for d in objects] == [22, 23]
+
+
+def test_int_and_float_are_different_values(mixed: ConvexEmulator) -> None:
+    def go(ctx):
+        ctx.db.insert("things", {"i": 100, "v": 3.0})
+        ints = ctx.db.query("things").with_index("by_v", lambda q: q.eq("v", 3)).collect()
+        floats = ctx.db.query("things").with_index("by_v", lambda q: q.eq("v", 3.0)).collect()
+        filtered = ctx.db.query("things").filter(lambda q: q.eq(q.field("v"), 3)).collect()
+        return [d["i"] for d in ints], [d["i"] for d in floats], [d["i"] for d in filtered]
+
+    assert mixed.run(go) == ([3], [100], [3])
+
+
+def test_objects_compare_by_sorted_field_names(loose: ConvexEmulator) -> None:
+    # Convex objects have no field order: {"size": 7, "color": "blue"} is the same value as
+    # {"color": "blue", "size": 7}, and objects compare field by field in sorted field-name order.
+    def go(ctx):
+        ctx.db.insert("things", {"i": 1, "m": {"color": "blue", "size": 7}})
+        ctx.db.insert("things", {"i": 2, "m": {"b": 1, "a": 2}})
+        ctx.db.insert("things", {"i": 3, "m": {"a": 3}})
+        q = lambda pred: [d["i"] for d in ctx.db.query("things").filter(pred).collect()]  # noqa: E731
+        return (
+            q(lambda f: f.eq(f.field("m"), {"size": 7, "color": "blue"})),
+            q(lambda f: f.eq(f.field("m"), {"a": 2, "b": 1})),
+            q(lambda f: f.lt(f.field("m"), {"a": 3})),  # {"a": 2, "b": 1} < {"a": 3}
+        )
+
+    assert loose.run(go) == ([1], [2], [2])
+
+
+def test_object_index_order_ignores_field_order() -> None:
+    schema = define_schema({"things": define_table({"m": v.any(), "i": v.int64()}).index("by_m", ["m"])})
+    t = ConvexEmulator(modules={}, schema=schema, start_time=START)
+    t.run(lambda ctx: ctx.db.insert("things", {"i": 3, "m": {"a": 3}}))
+    t.run(lambda ctx: ctx.db.insert("things", {"i": 2, "m": {"b": 1, "a": 2}}))
+    docs = t.query(lambda ctx: ctx.db.query("things").with_index("by_m").collect())
+    assert [d["i"] for d in docs] == [2, 3]
+    same = t.query(lambda ctx: ctx.db.query("things").with_index("by_m", lambda q: q.eq("m", {"a": 2, "b": 1})).collect())
+    assert [d["i"] for d in same] == [2]
