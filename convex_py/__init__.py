@@ -5,6 +5,7 @@ schema, function references and errors. It knows nothing about how functions
 run; that is the `emulator` package's job.
 """
 
+from ._crons import CronJobs, cron_jobs
 from ._functions import (
     ConvexFunction,
     action,
@@ -24,6 +25,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ConvexError",
+    "CronJobs",
     "ConvexFunction",
     "FunctionReference",
     "Id",
@@ -33,6 +35,7 @@ __all__ = [
     "Validator",
     "action",
     "api",
+    "cron_jobs",
     "define_schema",
     "define_table",
     "get_function_name",

@@ -131,3 +131,10 @@ class SchedulerError(ConvexPyError, ValueError):
 
 class RunawaySchedulingError(ConvexPyError, RuntimeError):
     """Draining the scheduler found functions that keep scheduling more, past `max_iterations`."""
+
+
+# --- Crons -----------------------------------------------------------------------
+
+
+class CronDefinitionError(ConvexPyError, ValueError):
+    """A cron job defined against Convex's rules (bad schedule, name used twice, ...)."""

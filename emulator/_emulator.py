@@ -15,6 +15,7 @@ from .clock import Clock, to_ms
 from convex_py._values import clone
 from .limits import Limits
 from .runtime import INLINE_PATH, Runtime, make_identity
+from .crons import CronRunner
 from .scheduler import JOBS, Scheduler
 from .store import Store
 
@@ -104,6 +105,8 @@ class ConvexEmulator(_Caller):
         self._runtime = Runtime(self.app, self.store, self.clock, self.limits)
         self._scheduler = Scheduler(self._runtime)
         self._runtime.scheduler = self._scheduler
+        self._crons = CronRunner(self._scheduler)
+        self._crons.deploy(self.app.crons)
         super().__init__(self, None)
 
     # --- identity ---------------------------------------------------------------
@@ -171,6 +174,10 @@ class ConvexEmulator(_Caller):
         index = table.indexes["by_creation_time"]
         docs = (table.docs[key[-1]] for key in index.keys)
         return [clone(doc) for doc in docs if state is None or doc["state"]["kind"] == state]
+
+    def cron_runs(self, name: str | None = None) -> list[dict[str, Any]]:
+        """Each run of a cron job (optionally only `name`'s): name, time, function, outcome, error."""
+        return [dict(run) for run in self._crons.runs if name is None or run["name"] == name]
 
     def timeline(self) -> list[dict[str, Any]]:
         """Every execution of a scheduled function or cron: virtual time, function, outcome, error."""

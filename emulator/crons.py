@@ -1,0 +1,113 @@
+"""The cron executor: an app's `crons.py` jobs on the scheduler's clock and heap.
+
+Each job has one entry in the scheduler's heap, for its next due time; running
+it pushes the next. Interval jobs run at deploy and then every period after the
+previous *scheduled* time; clock schedules run at each croniter match strictly
+after deploy (one croniter per job, never re-parsed). Moving a year through a
+daily job therefore costs 365 runs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from convex_py._crons import CronJob, CronJobs
+from convex_py.errors import AppLoadError, ConvexPyError
+
+from .scheduler import CRON, error_text
+
+if TYPE_CHECKING:
+    from .scheduler import Scheduler
+
+
+class _ScheduledCron:
+    """A deployed job: what to run, and how to find its next time."""
+
+    __slots__ = ("job", "path", "fn", "interval_ms", "iterator", "running")
+
+    def __init__(self, job: CronJob, path: str, fn: Any, deploy_ms: float) -> None:
+        self.job = job
+        self.path = path
+        self.fn = fn
+        self.interval_ms = job.interval_ms
+        self.iterator: Any = None
+        self.running = False
+        if self.interval_ms is None:
+            from croniter import croniter
+
+            self.iterator = croniter(job.cron_spec, deploy_ms / 1000)
+
+    def first_time(self, deploy_ms: float) -> float:
+        return deploy_ms if self.interval_ms is not None else self.next_after(deploy_ms)
+
+    def next_after(self, scheduled_ms: float) -> float:
+        if self.interval_ms is not None:
+            return scheduled_ms + self.interval_ms
+        return self.iterator.get_next(float) * 1000
+
+
+class CronRunner:
+    """Runs deployed cron jobs when the scheduler pops them."""
+
+    def __init__(self, scheduler: "Scheduler") -> None:
+        self.scheduler = scheduler
+        self.runtime = scheduler.runtime
+        self.jobs: dict[str, _ScheduledCron] = {}
+        self.runs: list[dict[str, Any]] = []
+        scheduler.cron_runner = self
+
+    def deploy(self, crons: Any) -> None:
+        """Register an app's cron jobs at the current time (Convex's deploy)."""
+        if crons is None:
+            return
+        if not isinstance(crons, CronJobs):
+            raise AppLoadError(f"crons.py must export `crons = cron_jobs()`, got {crons!r}")
+        now = self.scheduler.clock.now
+        for name, job in crons.jobs.items():
+            try:
+                path, fn = self.runtime.app.resolve(job.function)
+            except ConvexPyError as exc:
+                raise AppLoadError(f"Cron job {name!r}: {exc}") from None
+            if fn.kind not in ("mutation", "action"):
+                raise AppLoadError(
+                    f"Cron job {name!r}: `{path}` is a {fn.kind}; only mutations and actions can be scheduled."
+                )
+            scheduled = _ScheduledCron(job, path, fn, now)
+            self.jobs[name] = scheduled
+            self.scheduler._push(scheduled.first_time(now), CRON, scheduled)
+
+    def run(self, scheduled: _ScheduledCron, when: float) -> None:
+        """Run one due time of a job, then queue its next time."""
+        scheduler = self.scheduler
+        scheduler._push(scheduled.next_after(when), CRON, scheduled)
+        job = scheduled.job
+        if scheduled.running:
+            self._record(scheduled, when, "skipped", "the previous run of this job is still running")
+            return
+        scheduled.running = True
+        runtime = self.runtime
+        try:
+            if scheduled.fn.kind == "mutation":
+                runtime.run_mutation(scheduled.path, scheduled.fn, job.args, None)
+            else:
+                runtime.run_action(scheduled.path, scheduled.fn, job.args, None)
+        except Exception as exc:  # a failing run is recorded; the schedule goes on
+            self._record(scheduled, when, "failed", error_text(exc))
+        else:
+            self._record(scheduled, when, "success", None)
+        finally:
+            scheduled.running = False
+
+    def _record(self, scheduled: _ScheduledCron, when: float, outcome: str, error: str | None) -> None:
+        entry = {
+            "name": scheduled.job.name,
+            "time": self.scheduler.clock.now,
+            "scheduledTime": when,
+            "function": scheduled.path,
+            "kind": scheduled.fn.kind,
+            "source": "cron",
+            "outcome": outcome,
+            "error": error,
+        }
+        self.runs.append(entry)
+        self.scheduler.executions.append(entry)
