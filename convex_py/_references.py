@@ -14,26 +14,34 @@ from .errors import InvalidReferenceError
 class FunctionReference:
     """A lazily built reference; attribute access goes one module level deeper."""
 
-    __slots__ = ("_parts", "_visibility")
+    __slots__ = ("_parts", "_visibility", "_cached_path", "__dict__")
 
     def __init__(self, parts: tuple[str, ...], visibility: str) -> None:
         self._parts = parts
         self._visibility = visibility
+        self._cached_path: str | None = None
 
     def __getattr__(self, name: str) -> "FunctionReference":
         if name.startswith("__"):
             raise AttributeError(name)
-        return FunctionReference(self._parts + (name,), self._visibility)
+        child = FunctionReference(self._parts + (name,), self._visibility)
+        # Kept as an instance attribute: the next `api.x.y` is a plain attribute read.
+        self.__dict__[name] = child
+        return child
 
     @property
     def _path(self) -> str:
+        path = self._cached_path
+        if path is not None:
+            return path
         if len(self._parts) < 2:
             root = "api" if self._visibility == "public" else "internal"
             raise InvalidReferenceError(
                 f"`{root}.{'.'.join(self._parts)}` is a module, not a function: "
                 f"write `{root}.<module>.<function>`."
             )
-        return "/".join(self._parts[:-1]) + ":" + self._parts[-1]
+        self._cached_path = path = "/".join(self._parts[:-1]) + ":" + self._parts[-1]
+        return path
 
     def __repr__(self) -> str:
         root = "api" if self._visibility == "public" else "internal"

@@ -83,14 +83,16 @@ _UNSCRAMBLE = pow(_SCRAMBLE, -1, 1 << 64)
 _MASK64 = (1 << 64) - 1
 
 
-def make_id(table: str, sequence: int) -> Id:
+def make_id(table: str, sequence: int, number: int | None = None) -> Id:
     """The Id of the `sequence`-th document created in a deployment, in `table`.
 
     32 hex characters: the table's number, the scrambled sequence (so ids do not
     look sequential, as Convex's do not) and a checksum.
     """
-    head = _ID_HEAD.pack(table_number(table), (sequence * _SCRAMBLE) & _MASK64)
-    return Id((head + zlib.crc32(head).to_bytes(4, "big")).hex(), table)
+    head = _ID_HEAD.pack(table_number(table) if number is None else number, (sequence * _SCRAMBLE) & _MASK64)
+    self = str.__new__(Id, (head + zlib.crc32(head).to_bytes(4, "big")).hex())
+    self.table = table
+    return self
 
 
 def decode_id(value: str) -> tuple[int, int] | None:

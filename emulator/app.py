@@ -110,6 +110,7 @@ class App:
         self._paths_by_function: dict[int, str] = {}
         self.schema = schema
         self.crons: Any = None
+        self._resolved: dict[Any, tuple[str, ConvexFunction]] = {}
         for module_path, module in modules.items():
             self._add_module(module_path.removesuffix(".py"), module)
         if self.schema is not None and not isinstance(self.schema, SchemaDefinition):
@@ -145,6 +146,16 @@ class App:
 
     def resolve(self, ref: Any) -> tuple[str, ConvexFunction]:
         """(path, function) for a reference, a function object or a `"module:name"` string."""
+        try:
+            return self._resolved[ref]
+        except (KeyError, TypeError):
+            pass
+        resolved = self._resolve(ref)
+        if len(self._resolved) < 10_000:
+            self._resolved[ref] = resolved
+        return resolved
+
+    def _resolve(self, ref: Any) -> tuple[str, ConvexFunction]:
         if isinstance(ref, ConvexFunction):
             path = self.path_of(ref)
             if path is None:

@@ -372,7 +372,7 @@ class QueryBuilder:
             if table is None:
                 return
         index_name = self._index_name or "by_creation_time"
-        index = table.indexes[index_name]
+        index = table.use_index(index_name)
         if self._range is not None:
             minimum, maximum = self._range.bounds(index)
         else:

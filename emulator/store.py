@@ -76,12 +76,13 @@ def field_value(doc: dict[str, Any], path: str) -> Any:
 class Index:
     """One sorted index: keys are (field sort keys..., _creationTime, _id)."""
 
-    __slots__ = ("name", "fields", "keys", "key_of")
+    __slots__ = ("name", "fields", "keys", "key_of", "live")
 
-    def __init__(self, name: str, fields: tuple[str, ...]) -> None:
+    def __init__(self, name: str, fields: tuple[str, ...], live: bool = True) -> None:
         self.name = name
         self.fields = fields
         self.keys: SortedList = SortedList()
+        self.live = live  # False: not maintained until first used (see Table.use_index)
         if fields == ("_creationTime",):
             self.key_of: Callable[[dict[str, Any]], tuple[Any, ...]] = lambda d: (d["_creationTime"], d["_id"])
         elif fields == ("_id",):
@@ -117,13 +118,23 @@ class Table:
         self.sizes: dict[str, int] = {}
         self.indexes: dict[str, Index] = {
             "by_creation_time": Index("by_creation_time", ("_creationTime",)),
-            "by_id": Index("by_id", ("_id",)),
+            # Rarely queried: built on first use, so writes do not pay for it until then.
+            "by_id": Index("by_id", ("_id",), live=False),
         }
         for index_name, fields in (indexes or {}).items():
             self.indexes[index_name] = Index(index_name, fields)
-        self.index_list = list(self.indexes.values())
+        self.index_list = [index for index in self.indexes.values() if index.live]
         self.validator = validator
         self.is_system = name.startswith("_")
+
+    def use_index(self, name: str) -> Index:
+        """The index called `name`, built now if it was not maintained yet."""
+        index = self.indexes[name]
+        if not index.live:
+            index.keys = SortedList(index.key_of(doc) for doc in self.docs.values())
+            index.live = True
+            self.index_list.append(index)
+        return index
 
     def add(self, doc: dict[str, Any], size: int) -> None:
         doc_id = doc["_id"]
@@ -362,7 +373,7 @@ class Store:
     def insert(self, table: Table, value: Any, budget: Budget) -> Id:
         body, size = self._checked(table, value, "insert")
         self._sequence += 1
-        doc_id = make_id(table.name, self._sequence)
+        doc_id = make_id(table.name, self._sequence, table.number)
         body["_id"] = doc_id
         body["_creationTime"] = self._next_creation_time()
         size += 40
@@ -376,7 +387,7 @@ class Store:
         """Insert into a system table (no schema, no budget): the scheduler's job rows."""
         table = self.tables[table_name]
         self._sequence += 1
-        doc_id = make_id(table_name, self._sequence)
+        doc_id = make_id(table_name, self._sequence, table.number)
         body["_id"] = doc_id
         body["_creationTime"] = self._next_creation_time()
         table.add(body, 100)
