@@ -138,3 +138,7 @@ class RunawaySchedulingError(ConvexPyError, RuntimeError):
 
 class CronDefinitionError(ConvexPyError, ValueError):
     """A cron job defined against Convex's rules (bad schedule, name used twice, ...)."""
+
+
+class CronNotFoundError(ConvexPyError, LookupError):
+    """A runtime cron looked up by an id or name that no job has."""

@@ -16,6 +16,7 @@ from convex_py._values import clone
 from .limits import Limits
 from .runtime import INLINE_PATH, Runtime, make_identity
 from .crons import CronRunner
+from .runtime_crons import RuntimeCronRunner
 from .scheduler import JOBS, Scheduler
 from .store import Store
 
@@ -106,6 +107,8 @@ class ConvexEmulator(_Caller):
         self._scheduler = Scheduler(self._runtime)
         self._runtime.scheduler = self._scheduler
         self._crons = CronRunner(self._scheduler)
+        self._runtime.runtime_crons = RuntimeCronRunner(self._scheduler)
+        self._runtime.runtime_crons.runs = self._crons.runs  # one log of cron runs, in time order
         self._crons.deploy(self.app.crons)
         super().__init__(self, None)
 

@@ -241,6 +241,14 @@ class QueryCtx:
         result = self._runtime.nested_query(ref, args, self._identity, self._tx)
         return _ret(self._async, result)
 
+    @property
+    def _runtime_crons(self) -> Any:
+        """The backend of `convex_py.crons.Crons` for this function."""
+        return self._runtime.runtime_crons.backend(self._tx, False)
+
+    def _wrap_result(self, value: Any) -> Any:
+        return _ret(self._async, value)
+
     def __getattr__(self, name: str) -> Any:
         raise AttributeError(_missing_member(name, "a query"))
 
@@ -274,6 +282,14 @@ class MutationCtx:
     def run_mutation(self, ref: Any, args: Any = None) -> Any:
         """Run a mutation nested in this transaction; if it raises, only its own writes roll back."""
         return _ret(self._async, self._runtime.nested_mutation(ref, args, self._identity, self._tx))
+
+    @property
+    def _runtime_crons(self) -> Any:
+        """The backend of `convex_py.crons.Crons` for this function."""
+        return self._runtime.runtime_crons.backend(self._tx, True)
+
+    def _wrap_result(self, value: Any) -> Any:
+        return _ret(self._async, value)
 
     def __getattr__(self, name: str) -> Any:
         raise AttributeError(_missing_member(name, "a mutation"))

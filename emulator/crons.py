@@ -23,9 +23,10 @@ if TYPE_CHECKING:
 class _ScheduledCron:
     """A deployed job: what to run, and how to find its next time."""
 
-    __slots__ = ("job", "path", "fn", "interval_ms", "iterator", "running")
+    __slots__ = ("runner", "job", "path", "fn", "interval_ms", "iterator", "running")
 
-    def __init__(self, job: CronJob, path: str, fn: Any, deploy_ms: float) -> None:
+    def __init__(self, runner: "CronRunner", job: CronJob, path: str, fn: Any, deploy_ms: float) -> None:
+        self.runner = runner
         self.job = job
         self.path = path
         self.fn = fn
@@ -36,6 +37,9 @@ class _ScheduledCron:
             from croniter import croniter
 
             self.iterator = croniter(job.cron_spec, deploy_ms / 1000)
+
+    def fire(self, when: float) -> None:
+        self.runner.run(self, when)
 
     def first_time(self, deploy_ms: float) -> float:
         return deploy_ms if self.interval_ms is not None else self.next_after(deploy_ms)
@@ -54,7 +58,6 @@ class CronRunner:
         self.runtime = scheduler.runtime
         self.jobs: dict[str, _ScheduledCron] = {}
         self.runs: list[dict[str, Any]] = []
-        scheduler.cron_runner = self
 
     def deploy(self, crons: Any) -> None:
         """Register an app's cron jobs at the current time (Convex's deploy)."""
@@ -72,7 +75,7 @@ class CronRunner:
                 raise AppLoadError(
                     f"Cron job {name!r}: `{path}` is a {fn.kind}; only mutations and actions can be scheduled."
                 )
-            scheduled = _ScheduledCron(job, path, fn, now)
+            scheduled = _ScheduledCron(self, job, path, fn, now)
             self.jobs[name] = scheduled
             self.scheduler._push(scheduled.first_time(now), CRON, scheduled)
 

@@ -129,7 +129,6 @@ class Scheduler:
         self._order = itertools.count()
         self.pending_jobs = 0  # committed jobs still pending (their heap entries are live)
         self.executions: list[dict[str, Any]] = []
-        self.cron_runner: Any = None  # set by the cron executor
         self._running_generation: int | None = None
         self._generations: dict[str, int] | None = None
         self.interrupts_pending = 0
@@ -291,7 +290,7 @@ class Scheduler:
             if when > clock.now:
                 clock.set(when)
             if kind == CRON:
-                self.cron_runner.run(payload, when)
+                payload.fire(when)
             else:
                 self._cleanup(payload)
         return ran

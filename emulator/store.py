@@ -28,7 +28,7 @@ from convex_py.errors import (
 
 from .limits import Limits
 
-SYSTEM_TABLES = ("_scheduled_functions", "_storage")
+SYSTEM_TABLES = ("_scheduled_functions", "_crons", "_storage")
 
 
 class _Max:

@@ -1,0 +1,69 @@
+"""Runtime crons, the `@convex-dev/crons` component's model: jobs registered from a mutation.
+
+```python
+from convex_py.crons import Crons
+crons = Crons()
+
+@mutation
+def start(ctx, args):
+    return crons.register(ctx, {"kind": "interval", "ms": 60_000}, internal.sync.run, {}, name="sync")
+```
+
+Jobs live in the database, so a registration commits or rolls back with the
+mutation that makes it. The emulator runs them on its clock. Schedules:
+`{"kind": "interval", "ms": n}` (n >= 1000; first run one interval after
+registration) or `{"kind": "cron", "cronspec": "...", "tz": "Europe/Paris"}`
+(five fields, or six with seconds first; an IANA time zone, UTC by default).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import ConvexPyError
+
+
+def _backend(ctx: Any, method: str) -> Any:
+    backend = getattr(ctx, "_runtime_crons", None)
+    if backend is None:
+        raise ConvexPyError(
+            f"crons.{method} needs the ctx of a query or mutation run by convex-py (got {type(ctx).__name__}); "
+            "from an action, call a mutation that registers the cron."
+        )
+    return backend
+
+
+def _ret(ctx: Any, value: Any) -> Any:
+    return ctx._wrap_result(value) if hasattr(ctx, "_wrap_result") else value
+
+
+class Crons:
+    """Register, inspect, pause, resume and delete cron jobs at run time."""
+
+    def register(self, ctx: Any, schedule: dict[str, Any], ref: Any, args: dict[str, Any] | None = None,
+                 name: str | None = None) -> Any:
+        """Register a job; returns its id. `name`, if given, must be unique."""
+        return _ret(ctx, _backend(ctx, "register").register(schedule, ref, args, name))
+
+    def get(self, ctx: Any, *, id: str | None = None, name: str | None = None) -> Any:
+        """The job with this id or name, or None."""
+        return _ret(ctx, _backend(ctx, "get").get(id=id, name=name))
+
+    def list(self, ctx: Any) -> Any:
+        """Every registered job, oldest first."""
+        return _ret(ctx, _backend(ctx, "list").list())
+
+    def pause(self, ctx: Any, *, id: str | None = None, name: str | None = None) -> Any:
+        """Stop running the job until it is resumed."""
+        return _ret(ctx, _backend(ctx, "pause").set_paused(True, id=id, name=name))
+
+    def resume(self, ctx: Any, *, id: str | None = None, name: str | None = None) -> Any:
+        """Run a paused job again, from its next time after now."""
+        return _ret(ctx, _backend(ctx, "resume").set_paused(False, id=id, name=name))
+
+    def delete(self, ctx: Any, *, id: str | None = None, name: str | None = None) -> Any:
+        """Remove the job; it never runs again."""
+        return _ret(ctx, _backend(ctx, "delete").delete(id=id, name=name))
+
+
+__all__ = ["Crons"]
