@@ -165,11 +165,17 @@ class ConvexEmulator(_Caller):
         return self._scheduler.finish_all(max_iterations)
 
     def finish_in_progress_scheduled_functions(self) -> int:
-        """Settle scheduled actions left `inProgress` (by an injected interruption); return how many.
+        """Let scheduled (and cron) actions that are still running finish; return how many.
 
-        Functions run to completion inside `advance`, so nothing else is ever left running.
+        An async action that awaits (e.g. `asyncio.sleep`) takes virtual time, so it may
+        still be running after `advance`; this moves the clock through its timers (running
+        whatever else falls due on the way) until every one has ended.
         """
-        return self._scheduler.settle_in_progress()
+        return self._scheduler.finish_in_progress()
+
+    def close(self) -> None:
+        """Release the emulator's event loop (the pytest fixture does this after each test)."""
+        self._scheduler.close()
 
     def scheduled_functions(self, state: str | None = None) -> list[dict[str, Any]]:
         """The `_scheduled_functions` documents (optionally only those in `state`), oldest first."""

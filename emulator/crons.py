@@ -50,6 +50,21 @@ class _ScheduledCron:
         return self.iterator.get_next(float) * 1000
 
 
+def run_cron(scheduler: "Scheduler", path: str, fn: Any, args: Any, done: Any) -> None:
+    """Run one cron's function: a mutation at once, an action via the scheduler (it may take time)."""
+    if fn is None:
+        done(ConvexPyError(f"Could not find function for '{path}'"))
+    elif fn.kind == "mutation":
+        try:
+            scheduler.runtime.run_mutation(path, fn, args, None)
+        except Exception as exc:  # recorded; the schedule goes on
+            done(exc)
+        else:
+            done(None)
+    else:
+        scheduler.start_action(path, fn, args, None, done)
+
+
 class CronRunner:
     """Runs deployed cron jobs when the scheduler pops them."""
 
@@ -85,26 +100,27 @@ class CronRunner:
         scheduler._push(scheduled.next_after(when), CRON, scheduled)
         job = scheduled.job
         if scheduled.running:
-            self._record(scheduled, when, "skipped", "the previous run of this job is still running")
+            self._record(scheduled, when, "skipped", "the previous run of this job is still running",
+                         self.scheduler.clock.now)
             return
         scheduled.running = True
-        runtime = self.runtime
-        try:
-            if scheduled.fn.kind == "mutation":
-                runtime.run_mutation(scheduled.path, scheduled.fn, job.args, None)
-            else:
-                runtime.run_action(scheduled.path, scheduled.fn, job.args, None)
-        except Exception as exc:  # a failing run is recorded; the schedule goes on
-            self._record(scheduled, when, "failed", error_text(exc))
-        else:
-            self._record(scheduled, when, "success", None)
-        finally:
-            scheduled.running = False
+        started = self.scheduler.clock.now
 
-    def _record(self, scheduled: _ScheduledCron, when: float, outcome: str, error: str | None) -> None:
+        def done(error: BaseException | None) -> None:
+            scheduled.running = False
+            if error is None:
+                self._record(scheduled, when, "success", None, started)
+            else:
+                self._record(scheduled, when, "failed", error_text(error), started)
+
+        run_cron(self.scheduler, scheduled.path, scheduled.fn, job.args, done)
+
+    def _record(self, scheduled: _ScheduledCron, when: float, outcome: str, error: str | None,
+                started: float) -> None:
         entry = {
             "name": scheduled.job.name,
-            "time": self.scheduler.clock.now,
+            "time": started,
+            "completedTime": self.scheduler.clock.now,
             "scheduledTime": when,
             "function": scheduled.path,
             "kind": scheduled.fn.kind,

@@ -88,6 +88,7 @@ def convex(request: pytest.FixtureRequest) -> Iterator[ConvexEmulator]:
         yield emulator
     finally:
         emulator.clock.unsubscribe(follow)
+        emulator.close()
         freezer.stop()
 
 

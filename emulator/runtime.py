@@ -312,15 +312,20 @@ class Runtime:
         check_deadline(deadline, self.limits.action_timeout)
         return self.check_result(path, fn, result)
 
-    async def _action_async(self, path: str, fn: ConvexFunction, args: Any, identity: Any) -> Any:
+    async def _action_async(self, path: str, fn: ConvexFunction, args: Any, identity: Any, job_id: Any = None) -> Any:
         checked = self.check_args(path, fn, args)
-        ctx = ActionCtx(self, identity, fn.is_async)
+        ctx = ActionCtx(self, identity, fn.is_async, job_id)
         deadline = deadline_after(self.limits.action_timeout)
         result = fn.handler(ctx, checked)
         if inspect.isawaitable(result):
             result = await result
         check_deadline(deadline, self.limits.action_timeout)
         return self.check_result(path, fn, result)
+
+    def action_coroutine_for(self, path: str, fn: ConvexFunction, args: Any, identity: Any,
+                             job_id: Any = None) -> Coroutine[Any, Any, Any]:
+        """An action as a coroutine, for the scheduler's virtual-time loop."""
+        return self._action_async(path, fn, args, identity, job_id)
 
     def action_coroutine(self, ref: Any, args: Any, identity: Any) -> Coroutine[Any, Any, Any]:
         path, fn = self.resolve("action", ref)

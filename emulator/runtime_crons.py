@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from convex_py._values import as_id, clone, copy_value
 from convex_py.errors import ConvexPyError, CronDefinitionError, CronNotFoundError
 
+from .crons import run_cron
 from .scheduler import CRON, error_text
 
 if TYPE_CHECKING:
@@ -152,27 +153,27 @@ class RuntimeCronRunner:
         path = row["functionName"]
         fn = self.runtime.app.functions.get(path)
         if job.running:
-            self._record(label, path, fn, when, "skipped", "the previous run of this job is still running")
+            self._record(label, path, fn, when, "skipped", "the previous run of this job is still running",
+                         self.scheduler.clock.now)
             return
         job.running = True
-        try:
-            if fn is None:
-                raise ConvexPyError(f"Could not find function for '{path}'")
-            if fn.kind == "mutation":
-                self.runtime.run_mutation(path, fn, row["args"], None)
-            else:
-                self.runtime.run_action(path, fn, row["args"], None)
-        except Exception as exc:  # recorded; the schedule goes on
-            self._record(label, path, fn, when, "failed", error_text(exc))
-        else:
-            self._record(label, path, fn, when, "success", None)
-        finally:
-            job.running = False
+        started = self.scheduler.clock.now
 
-    def _record(self, label: str, path: str, fn: Any, when: float, outcome: str, error: str | None) -> None:
+        def done(error: BaseException | None) -> None:
+            job.running = False
+            if error is None:
+                self._record(label, path, fn, when, "success", None, started)
+            else:
+                self._record(label, path, fn, when, "failed", error_text(error), started)
+
+        run_cron(self.scheduler, path, fn, row["args"], done)
+
+    def _record(self, label: str, path: str, fn: Any, when: float, outcome: str, error: str | None,
+                started: float) -> None:
         entry = {
             "name": label,
-            "time": self.scheduler.clock.now,
+            "time": started,
+            "completedTime": self.scheduler.clock.now,
             "scheduledTime": when,
             "function": path,
             "kind": fn.kind if fn is not None else "unknown",

@@ -9,6 +9,7 @@ follows the work done, never the time travelled.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import heapq
 import itertools
@@ -31,6 +32,7 @@ from convex_py.errors import (
 )
 
 from ._ready import Ready
+from ._virtual_loop import VirtualTimeLoop
 from ._aliases import with_camel_case_aliases
 
 if TYPE_CHECKING:
@@ -132,6 +134,8 @@ class Scheduler:
         self._running_generation: int | None = None
         self._generations: dict[str, int] | None = None
         self.interrupts_pending = 0
+        self.in_flight: dict[Any, str] = {}  # async actions running on the virtual loop
+        self._virtual_loop: VirtualTimeLoop | None = None
 
     # --- scheduling ------------------------------------------------------------
 
@@ -260,7 +264,7 @@ class Scheduler:
         The cyclic garbage collector is paused meanwhile: a long drain otherwise spends
         most of its time re-walking the store's long-lived documents.
         """
-        if not self.heap or self.heap[0][0] > target:
+        if (not self.heap or self.heap[0][0] > target) and not self.in_flight:
             return 0
         collecting = gc.isenabled()
         gc.disable()
@@ -274,8 +278,20 @@ class Scheduler:
         heap = self.heap
         clock = self.clock
         ran = 0
-        while heap and heap[0][0] <= target:
-            if stop_when_no_jobs and self.pending_jobs == 0:
+        while True:
+            if stop_when_no_jobs and self.pending_jobs == 0 and not self.in_flight:
+                break
+            heap_next = heap[0][0] if heap else math.inf
+            loop_next = self._loop.next_timer_ms() if self.in_flight else math.inf
+            if loop_next <= heap_next:
+                # A running action's timer (e.g. the end of an asyncio.sleep) comes first.
+                if loop_next > target:
+                    break
+                if loop_next > clock.now:
+                    clock.set(loop_next)
+                self._loop.run_ready()
+                continue
+            if heap_next > target:
                 break
             when, _order, kind, payload = heapq.heappop(heap)
             if kind == JOB:
@@ -365,38 +381,88 @@ class Scheduler:
         self._record(path, "mutation", "success", None, job_id)
 
     def _run_action_job(self, job_id: Any, path: str, fn: ConvexFunction, args: Any) -> None:
-        runtime = self.runtime
-        with runtime.lock:
+        with self.runtime.lock:
             self.store.update_system(JOBS, job_id, {"state": {"kind": "inProgress"}})
         if self.interrupts_pending > 0:
             self.interrupts_pending -= 1
-            self._settle_action(job_id, path, {"kind": "failed", "error": TRANSIENT_ACTION_ERROR})
+            self._settle_action(job_id, path, TransientError(TRANSIENT_ACTION_ERROR), self.clock.now)
             return
-        try:
-            runtime.run_action(path, fn, args, None, job_id=job_id)
-        except TransientError:
-            self._settle_action(job_id, path, {"kind": "failed", "error": TRANSIENT_ACTION_ERROR})
-        except Exception as exc:
-            self._settle_action(job_id, path, {"kind": "failed", "error": error_text(exc)})
-        else:
-            self._settle_action(job_id, path, {"kind": "success"})
+        started = self.clock.now
+        self.start_action(path, fn, args, job_id, lambda error: self._settle_action(job_id, path, error, started))
 
-    def _settle_action(self, job_id: Any, path: str, state: dict[str, Any]) -> None:
+    def start_action(self, path: str, fn: ConvexFunction, args: Any, job_id: Any,
+                     on_done: Callable[[BaseException | None], None]) -> None:
+        """Run an action for the scheduler or a cron; `on_done(error or None)` when it ends.
+
+        A sync action ends at once. An async one becomes a task of the virtual-time
+        loop: it ends when its awaits are over, possibly at a later virtual time.
+        """
+        runtime = self.runtime
+        if not fn.is_async:
+            try:
+                runtime.run_action(path, fn, args, None, job_id=job_id)
+            except Exception as exc:
+                on_done(exc)
+            else:
+                on_done(None)
+            return
+        loop = self._loop
+        task = loop.create_task(runtime.action_coroutine_for(path, fn, args, None, job_id))
+        self.in_flight[task] = path
+
+        def finished(task: "asyncio.Task[Any]") -> None:
+            del self.in_flight[task]
+            error = asyncio.CancelledError() if task.cancelled() else task.exception()
+            on_done(error)
+
+        task.add_done_callback(finished)
+        loop.run_ready()
+
+    @property
+    def _loop(self) -> VirtualTimeLoop:
+        if self._virtual_loop is None:
+            self._virtual_loop = VirtualTimeLoop(self.clock)
+        return self._virtual_loop
+
+    def close(self) -> None:
+        """Close the virtual-time loop, cancelling actions still running."""
+        loop = self._virtual_loop
+        if loop is not None and not loop.is_closed():
+            for task in list(self.in_flight):
+                task.cancel()
+            if self.in_flight:
+                loop.run_ready()
+            loop.close()
+        self._virtual_loop = None
+
+    def _settle_action(self, job_id: Any, path: str, error: BaseException | None, started: float) -> None:
+        if error is None:
+            state: dict[str, Any] = {"kind": "success"}
+        elif isinstance(error, TransientError):
+            state = {"kind": "failed", "error": TRANSIENT_ACTION_ERROR}
+        else:
+            state = {"kind": "failed", "error": error_text(error)}
         with self.runtime.lock:
             current = self._state(job_id)
             if current == "inProgress":
                 self._finish(job_id, state)
         outcome = state["kind"] if current == "inProgress" else "canceled"
-        self._record(path, "action", outcome, state.get("error"), job_id)
+        self._record(path, "action", outcome, state.get("error"), job_id, started=started)
 
-    def settle_in_progress(self) -> int:
-        """Mark actions left `inProgress` (by an interrupted run) as failed; return how many."""
-        table = self.store.tables[JOBS]
-        stuck = [doc_id for doc_id, doc in table.docs.items() if doc["state"]["kind"] == "inProgress"]
-        with self.runtime.lock:
-            for doc_id in stuck:
-                self._finish(doc_id, {"kind": "failed", "error": TRANSIENT_ACTION_ERROR})
-        return len(stuck)
+    def finish_in_progress(self) -> int:
+        """Let every running action finish, moving the clock through their timers; return how many."""
+        settled = 0
+        while self.in_flight:
+            before = len(self.in_flight)
+            next_timer = self._loop.next_timer_ms()
+            if next_timer < math.inf:
+                self.run_due(max(next_timer, self.clock.now))
+                if next_timer > self.clock.now:
+                    self.clock.set(next_timer)
+            else:
+                self._loop.wait_for_io(list(self.in_flight))
+            settled += max(0, before - len(self.in_flight))
+        return settled
 
     # --- draining ------------------------------------------------------------------
 
@@ -410,7 +476,7 @@ class Scheduler:
         self._max_iterations = max_iterations
         ran = 0
         try:
-            while self.pending_jobs > 0:
+            while self.pending_jobs > 0 or self.in_flight:
                 ran += self.run_due(math.inf, stop_when_no_jobs=True)
         finally:
             self._generations = None
@@ -418,10 +484,13 @@ class Scheduler:
 
     # --- the log ----------------------------------------------------------------------
 
-    def _record(self, path: str, kind: str, outcome: str, error: str | None, job_id: Any, source: str = "scheduled") -> None:
+    def _record(self, path: str, kind: str, outcome: str, error: str | None, job_id: Any,
+                source: str = "scheduled", started: float | None = None) -> None:
+        now = self.clock.now
         self.executions.append(
             {
-                "time": self.clock.now,
+                "time": now if started is None else started,
+                "completedTime": now,
                 "function": path,
                 "kind": kind,
                 "source": source,

@@ -322,11 +322,17 @@ def test_async_action_with_asyncio_sleep(pytester):
 
         @pytest.mark.convex_time("2030-01-01T00:00:00Z")
         def test_scheduled(convex):
+            # A scheduled action's asyncio.sleep(0.01) takes 10 ms of virtual time.
             convex.mutation(api.sleepy.start, {"delay": 5000})
             convex.advance(seconds=5)
-            assert convex.query(api.sleepy.notes) == [T0 + 5000]
+            [job] = convex.scheduled_functions()
+            assert job["state"] == {"kind": "inProgress"}
+            assert convex.query(api.sleepy.notes) == []
+            convex.advance(ms=10)
+            assert convex.query(api.sleepy.notes) == [T0 + 5010]
             [job] = convex.scheduled_functions()
             assert job["state"] == {"kind": "success"}
+            assert job["completedTime"] == T0 + 5010
         """
     )
     run(pytester).assert_outcomes(passed=2)
