@@ -236,11 +236,6 @@ class QueryCtx:
         self.db = DatabaseReader(tx, is_async)
         self.auth = Auth(identity, is_async)
 
-    def run_query(self, ref: Any, args: Any = None) -> Any:
-        """Run a query in this same transaction."""
-        result = self._runtime.nested_query(ref, args, self._identity, self._tx)
-        return _ret(self._async, result)
-
     @property
     def _runtime_crons(self) -> Any:
         """The backend of `convex_py.crons.Crons` for this function."""

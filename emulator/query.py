@@ -22,17 +22,62 @@ if TYPE_CHECKING:
     from .runtime import Transaction
 
 
+# --- Numbers: Python ints against v.number() fields ---------------------------------
+
+
+def float_field(validator: Any, path: str) -> bool:
+    """True if the schema stores this field as a float64 (`v.number()`) and never as an int64.
+
+    Python writes `1` where JavaScript writes a float, so a query comparing such a
+    field with an int means the number, not Convex's distinct int64 type.
+    """
+    from convex_py._validators import (
+        AnyValidator,
+        Int64Validator,
+        NumberValidator,
+        ObjectValidator,
+        OptionalValidator,
+        UnionValidator,
+    )
+
+    node = validator
+    for part in path.split("."):
+        while isinstance(node, OptionalValidator):
+            node = node.inner
+        if not isinstance(node, ObjectValidator) or part not in node.fields:
+            return False
+        node = node.fields[part]
+    members = [node]
+    kinds = []
+    while members:
+        member = members.pop()
+        if isinstance(member, OptionalValidator):
+            members.append(member.inner)
+        elif isinstance(member, UnionValidator):
+            members.extend(member.members)
+        else:
+            kinds.append(member)
+    return any(isinstance(k, NumberValidator) for k in kinds) and not any(
+        isinstance(k, (Int64Validator, AnyValidator)) for k in kinds
+    )
+
+
+def as_number(value: Any, is_float_field: bool) -> Any:
+    return float(value) if is_float_field and type(value) is int else value
+
+
 # --- Index ranges --------------------------------------------------------------
 
 
 class IndexRangeBuilder:
     """The `q` of `with_index(name, lambda q: q.eq(...).gt(...))`."""
 
-    __slots__ = ("_index_name", "_fields", "_eqs", "_lower", "_upper", "_bound_field")
+    __slots__ = ("_index_name", "_fields", "_eqs", "_lower", "_upper", "_bound_field", "_validator")
 
-    def __init__(self, index_name: str, fields: tuple[str, ...]) -> None:
+    def __init__(self, index_name: str, fields: tuple[str, ...], validator: Any = None) -> None:
         self._index_name = index_name
         self._fields = fields
+        self._validator = validator
         self._eqs: list[Any] = []
         self._lower: tuple[str, Any] | None = None
         self._upper: tuple[str, Any] | None = None
@@ -66,7 +111,7 @@ class IndexRangeBuilder:
             )
         self._expect_next("eq", field)
         _check_value(value, f"eq(\"{field}\")")
-        self._eqs.append(value)
+        self._eqs.append(self._number(field, value))
         return self
 
     def _bound(self, op: str, field: str, value: Any, lower: bool) -> "IndexRangeBuilder":
@@ -86,13 +131,20 @@ class IndexRangeBuilder:
                     f"Index range on {self._index_name}: the lower bound (gt/gte) must come before the upper bound (lt/lte)."
                 )
             _check_value(value, f"{op}(\"{field}\")")
-            self._lower = (op, value)
+            self._lower = (op, self._number(field, value))
         else:
             if self._upper is not None:
                 raise InvalidQueryError(f"Index range on {self._index_name}: only one upper bound (lt/lte) is allowed.")
             _check_value(value, f"{op}(\"{field}\")")
-            self._upper = (op, value)
+            self._upper = (op, self._number(field, value))
         return self
+
+    def _number(self, field: str, value: Any) -> Any:
+        if field == "_creationTime":
+            return float(value) if type(value) is int else value
+        if type(value) is int and self._validator is not None:
+            return as_number(value, float_field(self._validator, field))
+        return value
 
     def gt(self, field: str, value: Any) -> "IndexRangeBuilder":
         return self._bound("gt", field, value, True)
@@ -109,17 +161,18 @@ class IndexRangeBuilder:
     def bounds(self, index: Index) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
         """(minimum, maximum) keys, both inclusive, for a walk of `index`."""
         prefix = index.range_prefix(self._eqs)
+        position = len(self._eqs)
         if self._lower is None:
             minimum = prefix
         else:
             op, value = self._lower
-            key = index.bound_key(value)
+            key = index.bound_key(value, position)
             minimum = prefix + (key,) if op == "gte" else prefix + (key, MAX)
         if self._upper is None:
             maximum = prefix + (MAX,)
         else:
             op, value = self._upper
-            key = index.bound_key(value)
+            key = index.bound_key(value, position)
             maximum = prefix + (key, MAX) if op == "lte" else prefix + (key,)
         return minimum, maximum
 
@@ -195,6 +248,10 @@ def _mod(x: Any, y: Any) -> Any:
 
 def _comparison(name: str, test: Callable[[Any, Any], bool]) -> Callable[..., Expression]:
     def build(self: "FilterBuilder", left: Any, right: Any) -> Expression:
+        if isinstance(left, FieldExpression) and left.is_float:
+            right = as_number(right, True)
+        if isinstance(right, FieldExpression) and right.is_float:
+            left = as_number(left, True)
         a, b = _expr(left), _expr(right)
         return Expression(lambda doc: test(sort_key(a(doc)), sort_key(b(doc))))
 
@@ -202,15 +259,29 @@ def _comparison(name: str, test: Callable[[Any, Any], bool]) -> Callable[..., Ex
     return build
 
 
+class FieldExpression(Expression):
+    """`q.field(path)`: knows whether the schema stores the field as a float."""
+
+    __slots__ = ("is_float",)
+
+    def __init__(self, evaluate: Callable[[dict[str, Any]], Any], is_float: bool) -> None:
+        super().__init__(evaluate)
+        self.is_float = is_float
+
+
 class FilterBuilder:
     """The `q` of `.filter(lambda q: ...)`."""
 
-    __slots__ = ()
+    __slots__ = ("_validator",)
+
+    def __init__(self, validator: Any = None) -> None:
+        self._validator = validator
 
     def field(self, path: str) -> Expression:
         if not isinstance(path, str):
             raise InvalidQueryError(f"q.field expects a field path string, got {path!r}")
-        return Expression(lambda doc: field_value(doc, path))
+        is_float = path == "_creationTime" or (self._validator is not None and float_field(self._validator, path))
+        return FieldExpression(lambda doc: field_value(doc, path), is_float)
 
     eq = _comparison("eq", lambda x, y: x == y)
     neq = _comparison("neq", lambda x, y: x != y)
@@ -252,7 +323,6 @@ class FilterBuilder:
     and__ = and_
 
 
-_FILTER_BUILDER = FilterBuilder()
 
 
 # --- Cursors ----------------------------------------------------------------------
@@ -326,7 +396,9 @@ class QueryBuilder:
             raise InvalidQueryError("with_index must come before filter.")
         index = self._tx.store.index(self._table, self._table_name, index_name)
         fields = index.fields if index is not None else (("_creationTime",) if index_name == "by_creation_time" else ("_id",))
-        builder = IndexRangeBuilder(f"{self._table_name}.{index_name}", fields)
+        if fields not in (("_creationTime",), ("_id",)):
+            fields = fields + ("_creationTime",)  # every index ends with _creationTime
+        builder = IndexRangeBuilder(f"{self._table_name}.{index_name}", fields, self._doc_validator())
         if range_fn is not None:
             result = range_fn(builder)
             if result is not builder:
@@ -345,7 +417,7 @@ class QueryBuilder:
         return self
 
     def filter(self, predicate: Callable[[FilterBuilder], Any]) -> "QueryBuilder":
-        expr = predicate(_FILTER_BUILDER)
+        expr = predicate(FilterBuilder(self._doc_validator()))
         if isinstance(expr, Expression):
             self._filters.append(expr.evaluate)
         elif expr is True or expr is False:
@@ -356,6 +428,13 @@ class QueryBuilder:
                 f"filter must return an expression built from q (e.g. q.eq(q.field(\"x\"), 1)), got {expr!r}"
             )
         return self
+
+    def _doc_validator(self) -> Any:
+        schema = self._tx.store.schema
+        if schema is None or self._system:
+            return None
+        definition = schema.tables.get(self._table_name)
+        return None if definition is None else definition.validator
 
     def with_search_index(self, *args: Any, **kwargs: Any) -> "QueryBuilder":
         raise InvalidQueryError("Search indexes are not supported by convex-py.")

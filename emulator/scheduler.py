@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 JOBS = "_scheduled_functions"
 FIVE_YEARS_MS = 5 * 366 * 24 * 3600 * 1000
 RETENTION_MS = 7 * 24 * 3600 * 1000
+MAX_RUNS_AT_ONE_TIME = 100_000  # past this, run_after(0) chains are taken for a runaway loop
 TRANSIENT_ACTION_ERROR = "Transient error while executing action"
 
 # Kinds of heap entries.
@@ -167,7 +168,7 @@ class Scheduler:
         copied, size = copy_value(args)
         budget = facade._budget
         limits = self.limits
-        who = "mutation" if facade._tx is not None else "action"
+        who = "mutation"  # Convex's wording, whichever kind of function schedules
         budget.functions_scheduled += 1
         if budget.functions_scheduled > limits.max_functions_scheduled:
             raise LimitExceededError(
@@ -278,6 +279,7 @@ class Scheduler:
         heap = self.heap
         clock = self.clock
         ran = 0
+        same_time_runs, same_time = 0, clock.now
         while True:
             if stop_when_no_jobs and self.pending_jobs == 0 and not self.in_flight:
                 break
@@ -300,6 +302,17 @@ class Scheduler:
                 self.pending_jobs -= 1
                 if when > clock.now:
                     clock.set(when)
+                if clock.now != same_time:
+                    same_time_runs, same_time = 0, clock.now
+                same_time_runs += 1
+                if same_time_runs > MAX_RUNS_AT_ONE_TIME:
+                    self.pending_jobs += 1
+                    self._push(when, JOB, payload)
+                    raise RunawaySchedulingError(
+                        f"More than {MAX_RUNS_AT_ONE_TIME} scheduled functions ran at the same virtual time "
+                        f"(next: {self._job(payload)['name']}); a function may be rescheduling itself "
+                        "with run_after(0) forever."
+                    )
                 if self._run_job(payload):
                     ran += 1
                 continue

@@ -8,6 +8,7 @@ every index stays a single sorted structure: a range read is O(log n + k).
 
 from __future__ import annotations
 
+import math
 from itertools import islice
 from typing import Any, Callable, Iterator
 
@@ -93,17 +94,19 @@ class Index:
         else:
             self.key_of = lambda d: tuple(sort_key(field_value(d, f)) for f in fields) + (d["_creationTime"], d["_id"])
 
-    def range_prefix(self, values: list[Any]) -> tuple[Any, ...]:
-        """Key prefix for equality on the first len(values) fields."""
-        if self.fields == ("_creationTime",) or self.fields == ("_id",):
-            return tuple(values)
-        return tuple(sort_key(v) for v in values)
-
-    def bound_key(self, value: Any) -> Any:
-        """The key part for a range bound on this index's next field."""
-        if self.fields == ("_creationTime",) or self.fields == ("_id",):
+    def _part(self, position: int, value: Any) -> Any:
+        """The key part at `position`: a sort key for indexed fields, raw for _creationTime and _id."""
+        if self.fields == ("_creationTime",) or self.fields == ("_id",) or position >= len(self.fields):
             return value
         return sort_key(value)
+
+    def range_prefix(self, values: list[Any]) -> tuple[Any, ...]:
+        """Key prefix for equality on the first len(values) fields (then _creationTime)."""
+        return tuple(self._part(i, v) for i, v in enumerate(values))
+
+    def bound_key(self, value: Any, position: int) -> Any:
+        """The key part for a range bound on the field at `position`."""
+        return self._part(position, value)
 
 
 class Table:
@@ -227,7 +230,7 @@ class Store:
         self.tables: dict[str, Table] = {}
         self.tables_by_number: dict[int, Table] = {}
         self._sequence = 0
-        self._last_creation_time = 0.0
+        self._last_creation_time = -math.inf
         self.undo: list[tuple[Any, ...]] | None = None
         self.on_commit: list[Callable[[], None]] = []
         self.on_rollback: list[Callable[[], None]] = []
