@@ -1,23 +1,289 @@
-"""The `convex-py` command line (the full CLI arrives with its own issue)."""
+"""The `convex-py` command line: `run` one function, `simulate` an app on the virtual clock.
+
+A user's mistake (a missing app, bad JSON, an unknown function, arguments that
+fail validation, a bad duration) is one line on stderr and exit status 2, with
+no traceback unless `--debug` is given.
+"""
 
 from __future__ import annotations
 
+import argparse
+import base64
+import json
+import math
+import re
 import sys
+import traceback
+from collections import Counter
+from typing import Any, Sequence
 
 from convex_py import __version__
+from convex_py.errors import ConvexError, ConvexPyError
+
+from .clock import ClockError, to_ms
+from .timeline import format_time
+
+USAGE_ERROR = 2
+FUNCTION_ERROR = 1
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
+_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Print the version and what the command will do."""
-    args = sys.argv[1:] if argv is None else argv
-    if args and args[0] in ("--version", "-V"):
-        print(f"convex-py {__version__}")
+class CliError(Exception):
+    """A mistake in how the command was called: reported in one line, exit status 2."""
+
+
+def parse_duration(text: str) -> float:
+    """Milliseconds in a duration like `7d`, `36h`, `90m`, `30s`, `1d12h` or `500ms`."""
+    compact = text.strip().replace(" ", "")
+    parts = _DURATION.findall(compact)
+    if not compact or "".join(n + u for n, u in parts) != compact:
+        raise CliError(f"bad duration {text!r}: use a number and a unit, e.g. 7d, 36h, 90m, 30s (or 1d12h)")
+    return sum(float(n) * _UNIT_MS[u] for n, u in parts)
+
+
+def parse_json_object(text: str, what: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CliError(f"{what} is not valid JSON ({exc.msg} at column {exc.colno}): {text}") from None
+    if not isinstance(value, dict):
+        raise CliError(f"{what} must be a JSON object like '{{\"name\": \"value\"}}', got {text}")
+    return value
+
+
+def to_json(value: Any) -> Any:
+    """A Convex value as plain JSON for people and scripts (bytes as {"$bytes": base64})."""
+    if isinstance(value, dict):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_json(v) for v in value]
+    if isinstance(value, bytes):
+        return {"$bytes": base64.b64encode(value).decode()}
+    if isinstance(value, float) and not math.isfinite(value):
+        return {"$float": repr(value)}
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
+def _one_line(message: str) -> str:
+    return " | ".join(line.strip() for line in str(message).splitlines() if line.strip())
+
+
+def _load(app: str, start: str | None = None) -> Any:
+    from ._emulator import ConvexEmulator
+
+    return ConvexEmulator(app, start_time=start)
+
+
+def _caller(emulator: Any, identity: str | None) -> Any:
+    if identity is None:
+        return emulator
+    return emulator.with_identity(parse_json_object(identity, "--identity"))
+
+
+def _call(caller: Any, emulator: Any, path: str, args: dict[str, Any]) -> tuple[str, Any]:
+    _path, fn = emulator.app.resolve(path)
+    method = {"query": caller.query, "mutation": caller.mutation, "action": caller.action}[fn.kind]
+    return fn.kind, method(path, args)
+
+
+# --- run -----------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .wall_clock import wall_clock_follows
+
+    call_args = parse_json_object(args.args, "ARGS_JSON") if args.args is not None else {}
+    emulator = _load(args.app, args.start)
+    with wall_clock_follows(emulator):
+        try:
+            _kind, result = _call(_caller(emulator, args.identity), emulator, args.function, call_args)
+        finally:
+            emulator.close()
+    print(json.dumps(to_json(result), ensure_ascii=False))
+    return 0
+
+
+# --- simulate ------------------------------------------------------------------
+
+
+def _parse_call(text: str) -> tuple[str, dict[str, Any]]:
+    path, _, rest = text.strip().partition(" ")
+    if not path:
+        raise CliError(f"--call needs 'PATH {{json args}}', got {text!r}")
+    return path, parse_json_object(rest, f"--call {path} arguments") if rest.strip() else {}
+
+
+def _advance_with_progress(emulator: Any, total_ms: float, show: bool) -> None:
+    target = emulator.now + total_ms
+    if not show or total_ms <= 86_400_000:
+        emulator.advance_to(target)
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    steps = 100
+    with Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.description}"),
+                  TimeElapsedColumn(), transient=True, console=_console(sys.stderr)) as progress:
+        task = progress.add_task("", total=steps)
+        start = emulator.now
+        for step in range(1, steps + 1):
+            emulator.advance_to(start + total_ms * step / steps)
+            progress.update(task, advance=1, description=format_time(emulator.now))
+
+
+def _console(stream: Any) -> Any:
+    from rich.console import Console
+
+    return Console(file=stream, highlight=False)
+
+
+def _summary(entries: list[dict[str, Any]]) -> str:
+    counts = Counter(entry["outcome"] for entry in entries)
+    parts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
+    return f"{len(entries)} executions" + (f": {parts}" if parts else "")
+
+
+_OUTCOME_STYLE = {"success": "green", "failed": "bold red", "skipped": "yellow", "canceled": "magenta"}
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from .wall_clock import wall_clock_follows
+
+    duration = parse_duration(args.duration)
+    calls = [_parse_call(text) for text in args.call or []]
+    emulator = _load(args.app, args.start)
+    entries: list[dict[str, Any]] = []
+    start = emulator.now
+    with wall_clock_follows(emulator):
+        try:
+            caller = _caller(emulator, args.identity)
+            for path, call_args in calls:
+                try:
+                    kind, result = _call(caller, emulator, path, call_args)
+                    entries.append({"time": emulator.now, "function": path, "kind": kind, "source": "call",
+                                    "outcome": "success", "error": None, "result": to_json(result)})
+                except (ConvexError, Exception) as exc:
+                    if isinstance(exc, ConvexPyError) and not isinstance(exc, ConvexError):
+                        raise
+                    entries.append({"time": emulator.now, "function": path, "kind": "?", "source": "call",
+                                    "outcome": "failed", "error": _one_line(str(exc))})
+            _advance_with_progress(emulator, duration, sys.stderr.isatty() and not args.json)
+        finally:
+            emulator.close()
+    entries.extend(emulator.timeline())
+    entries.sort(key=lambda entry: entry["time"])  # stable: calls first at the start time
+    end = emulator.now
+    if args.json:
+        print(json.dumps({
+            "app": args.app,
+            "start": format_time(start),
+            "end": format_time(end),
+            "executions": [
+                {**{k: to_json(v) for k, v in entry.items() if k != "job_id"}, "time": format_time(entry["time"])}
+                for entry in entries
+            ],
+            "summary": dict(Counter(entry["outcome"] for entry in entries)),
+        }, ensure_ascii=False))
         return 0
-    print(f"convex-py {__version__}: run Convex-style apps on a virtual clock.")
-    print("usage: convex-py --version")
-    print("Commands (simulate, run, dev) are not available yet; see README.md.")
-    return 0 if not args or args[0] in ("-h", "--help") else 2
+    _print_timeline(entries, start, end, sys.stdout.isatty())
+    return 0
+
+
+def _print_timeline(entries: list[dict[str, Any]], start: float, end: float, rich_output: bool) -> None:
+    header = f"{format_time(start)} -> {format_time(end)}"
+    if rich_output:
+        from rich.table import Table
+
+        table = Table(title=header, title_justify="left")
+        for column in ("time (UTC)", "function", "kind", "outcome", "error"):
+            table.add_column(column)
+        for entry in entries:
+            style = _OUTCOME_STYLE.get(entry["outcome"], "")
+            table.add_row(format_time(entry["time"]), entry["function"], f"{entry['source']} {entry['kind']}",
+                          f"[{style}]{entry['outcome']}[/]" if style else entry["outcome"],
+                          _one_line(entry.get("error") or ""))
+        console = _console(sys.stdout)
+        console.print(table)
+        console.print(_summary(entries))
+        return
+    print(header)
+    width = max((len(e["function"]) for e in entries), default=8)
+    for entry in entries:
+        line = (f"{format_time(entry['time'])}  {entry['function']:<{width}}  "
+                f"{entry['source'] + ' ' + entry['kind']:<18}  {entry['outcome']}")
+        if entry.get("error"):
+            line += f"  {_one_line(entry['error'])}"
+        print(line)
+    print(_summary(entries))
+
+
+# --- main ------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="convex-py",
+        description="Run Convex-style apps written in Python on a virtual clock.",
+    )
+    parser.add_argument("--version", action="version", version=f"convex-py {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = commands.add_parser("run", help="call one function and print its result as JSON")
+    run.add_argument("app", metavar="APP", help="the app folder (or its convex/ folder)")
+    run.add_argument("function", metavar="FUNCTION", help='the function path, e.g. "orders:create_order"')
+    run.add_argument("args", metavar="ARGS_JSON", nargs="?", help="the arguments as a JSON object")
+    run.add_argument("--identity", metavar="JSON", help="call as this user (a JSON object of claims)")
+    run.add_argument("--start", metavar="ISO", help="the virtual time to start at (default: now)")
+    run.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    run.set_defaults(handler=cmd_run)
+
+    simulate = commands.add_parser("simulate", help="run an app forward on the virtual clock and print what ran")
+    simulate.add_argument("app", metavar="APP", help="the app folder (or its convex/ folder)")
+    simulate.add_argument("--for", dest="duration", metavar="DURATION", required=True,
+                          help="how long to simulate: 7d, 36h, 90m, 30s")
+    simulate.add_argument("--start", metavar="ISO", help="the virtual start time (default: now)")
+    simulate.add_argument("--call", action="append", metavar="'PATH {json}'",
+                          help="a call to make at the start (repeatable)")
+    simulate.add_argument("--identity", metavar="JSON", help="make the calls as this user")
+    simulate.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    simulate.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    simulate.set_defaults(handler=cmd_simulate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `convex-py` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return USAGE_ERROR
+    try:
+        return int(args.handler(args))
+    except (CliError, ClockError, ConvexPyError) as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"convex-py {args.command}: error: {_one_line(str(exc))}", file=sys.stderr)
+        return USAGE_ERROR
+    except ConvexError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"convex-py {args.command}: ConvexError: {json.dumps(to_json(exc.data))}", file=sys.stderr)
+        return FUNCTION_ERROR
+    except Exception as exc:  # the app's own code raised
+        if args.debug:
+            traceback.print_exc()
+        print(f"convex-py {args.command}: the function raised {type(exc).__name__}: {_one_line(str(exc))} "
+              "(--debug shows the traceback)", file=sys.stderr)
+        return FUNCTION_ERROR
 
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+__all__ = ["main", "parse_duration", "to_ms"]

@@ -10,7 +10,6 @@ wall clock at the emulator's virtual time, so `time.time()` and
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -18,6 +17,7 @@ import pytest
 
 from ._emulator import ConvexEmulator
 from .timeline import format_timeline
+from .wall_clock import wall_clock_follows
 
 _STASH = pytest.StashKey[ConvexEmulator]()
 
@@ -72,25 +72,13 @@ def _start_time(request: pytest.FixtureRequest) -> Any:
 @pytest.fixture
 def convex(request: pytest.FixtureRequest) -> Iterator[ConvexEmulator]:
     """A fresh emulator of the configured app, with the wall clock held at its virtual time."""
-    from freezegun import freeze_time
-
     emulator = ConvexEmulator(_app_path(request), start_time=_start_time(request))
-    # pytest's own timing (durations, junit times) keeps the real clock.
-    freezer = freeze_time(emulator.clock.as_datetime(), real_asyncio=True, ignore=["_pytest.timing"])
-    frozen = freezer.start()
-
-    def follow(ms: float) -> None:
-        frozen.move_to(datetime.fromtimestamp(ms / 1000, tz=timezone.utc))
-
-    emulator.clock.subscribe(follow)
     request.node.stash[_STASH] = emulator
     try:
-        yield emulator
+        with wall_clock_follows(emulator):
+            yield emulator
     finally:
-        emulator.clock.unsubscribe(follow)
         emulator.close()
-        freezer.stop()
-
 
 
 @pytest.hookimpl(wrapper=True)
