@@ -167,6 +167,26 @@ class CronJobs:
         return f"cron_jobs({list(self.jobs)})"
 
 
+def _tag_errors_with_name(method: Any) -> Any:
+    """Keep Convex's message as the error text, and record which cron it was about."""
+
+    def wrapper(self: CronJobs, name: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, name, *args, **kwargs)
+        except CronDefinitionError as exc:
+            exc.cron_name = name
+            raise
+
+    wrapper.__name__ = method.__name__
+    wrapper.__qualname__ = method.__qualname__
+    wrapper.__doc__ = method.__doc__
+    return wrapper
+
+
+for _method in ("interval", "hourly", "daily", "weekly", "monthly", "cron"):
+    setattr(CronJobs, _method, _tag_errors_with_name(getattr(CronJobs, _method)))
+
+
 def cron_jobs() -> CronJobs:
     """A new, empty set of cron jobs for `crons.py`."""
     return CronJobs()

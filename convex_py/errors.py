@@ -137,7 +137,12 @@ class RunawaySchedulingError(ConvexPyError, RuntimeError):
 
 
 class CronDefinitionError(ConvexPyError, ValueError):
-    """A cron job defined against Convex's rules (bad schedule, name used twice, ...)."""
+    """A cron job defined against Convex's rules (bad schedule, name used twice, ...).
+
+    The message is Convex's own; `cron_name` says which job it was about.
+    """
+
+    cron_name: object = None
 
 
 class CronNotFoundError(ConvexPyError, LookupError):

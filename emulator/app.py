@@ -56,9 +56,9 @@ def _import_error(module_path: str, file: Path, exc: BaseException) -> AppLoadEr
             break
     if isinstance(exc, SyntaxError) and exc.lineno and not line:
         line = f", line {exc.lineno}"
-    return AppLoadError(
-        f"Failed to import convex/{module_path}.py{line}: {type(exc).__name__}: {exc}"
-    )
+    cron = getattr(exc, "cron_name", None)
+    about = f"cron job {cron!r}: " if cron is not None else ""
+    return AppLoadError(f"Failed to import convex/{module_path}.py{line}: {about}{type(exc).__name__}: {exc}")
 
 
 def import_app_modules(convex_dir: Path) -> dict[str, types.ModuleType]:

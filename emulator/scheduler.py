@@ -463,19 +463,21 @@ class Scheduler:
         self._record(path, "action", outcome, state.get("error"), job_id, started=started)
 
     def finish_in_progress(self) -> int:
-        """Let every running action finish, moving the clock through their timers; return how many."""
-        settled = 0
-        while self.in_flight:
-            before = len(self.in_flight)
+        """Let the actions running now finish, moving the clock through their timers; return how many.
+
+        Work that falls due on the way runs too (time passes), but actions it starts are
+        not waited for: otherwise a cron whose action outlasts its period never settles.
+        """
+        started = set(self.in_flight)
+        while started & self.in_flight.keys():
             next_timer = self._loop.next_timer_ms()
             if next_timer < math.inf:
                 self.run_due(max(next_timer, self.clock.now))
                 if next_timer > self.clock.now:
                     self.clock.set(next_timer)
             else:
-                self._loop.wait_for_io(list(self.in_flight))
-            settled += max(0, before - len(self.in_flight))
-        return settled
+                self._loop.wait_for_io([task for task in started if task in self.in_flight])
+        return len(started)
 
     # --- draining ------------------------------------------------------------------
 
