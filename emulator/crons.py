@@ -65,6 +65,39 @@ def run_cron(scheduler: "Scheduler", path: str, fn: Any, args: Any, done: Any) -
         scheduler.start_action(path, fn, args, None, done)
 
 
+def start_run(scheduler: "Scheduler", runs: list[dict[str, Any]], state: Any, name: str, path: str, fn: Any,
+              args: Any, when: float) -> None:
+    """One due time of a cron job (static or runtime): skipped while `state.running`, else run and logged."""
+    clock = scheduler.clock
+
+    def record(outcome: str, error: str | None, started: float) -> None:
+        entry = {
+            "name": name,
+            "time": started,
+            "completedTime": clock.now,
+            "scheduledTime": when,
+            "function": path,
+            "kind": fn.kind if fn is not None else "unknown",
+            "source": "cron",
+            "outcome": outcome,
+            "error": error,
+        }
+        runs.append(entry)
+        scheduler.executions.append(entry)
+
+    if state.running:
+        record("skipped", "the previous run of this job is still running", clock.now)
+        return
+    state.running = True
+    started = clock.now
+
+    def done(error: BaseException | None) -> None:
+        state.running = False
+        record("success" if error is None else "failed", None if error is None else error_text(error), started)
+
+    run_cron(scheduler, path, fn, args, done)
+
+
 class CronRunner:
     """Runs deployed cron jobs when the scheduler pops them."""
 
@@ -98,35 +131,5 @@ class CronRunner:
         """Run one due time of a job, then queue its next time."""
         scheduler = self.scheduler
         scheduler._push(scheduled.next_after(when), CRON, scheduled)
-        job = scheduled.job
-        if scheduled.running:
-            self._record(scheduled, when, "skipped", "the previous run of this job is still running",
-                         self.scheduler.clock.now)
-            return
-        scheduled.running = True
-        started = self.scheduler.clock.now
-
-        def done(error: BaseException | None) -> None:
-            scheduled.running = False
-            if error is None:
-                self._record(scheduled, when, "success", None, started)
-            else:
-                self._record(scheduled, when, "failed", error_text(error), started)
-
-        run_cron(self.scheduler, scheduled.path, scheduled.fn, job.args, done)
-
-    def _record(self, scheduled: _ScheduledCron, when: float, outcome: str, error: str | None,
-                started: float) -> None:
-        entry = {
-            "name": scheduled.job.name,
-            "time": started,
-            "completedTime": self.scheduler.clock.now,
-            "scheduledTime": when,
-            "function": scheduled.path,
-            "kind": scheduled.fn.kind,
-            "source": "cron",
-            "outcome": outcome,
-            "error": error,
-        }
-        self.runs.append(entry)
-        self.scheduler.executions.append(entry)
+        start_run(scheduler, self.runs, scheduled, scheduled.job.name, scheduled.path, scheduled.fn,
+                  scheduled.job.args, when)

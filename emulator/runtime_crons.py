@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from convex_py._values import as_id, clone, copy_value
 from convex_py.errors import ConvexPyError, CronDefinitionError, CronNotFoundError
 
-from .crons import run_cron
-from .scheduler import CRON, error_text
+from .crons import start_run
+from .scheduler import CRON
 
 if TYPE_CHECKING:
     from .runtime import Transaction
@@ -151,38 +151,7 @@ class RuntimeCronRunner:
         self.scheduler._push(following, CRON, _Entry(job, job.version))
         label = row["name"] if row.get("name") is not None else job.id
         path = row["functionName"]
-        fn = self.runtime.app.functions.get(path)
-        if job.running:
-            self._record(label, path, fn, when, "skipped", "the previous run of this job is still running",
-                         self.scheduler.clock.now)
-            return
-        job.running = True
-        started = self.scheduler.clock.now
-
-        def done(error: BaseException | None) -> None:
-            job.running = False
-            if error is None:
-                self._record(label, path, fn, when, "success", None, started)
-            else:
-                self._record(label, path, fn, when, "failed", error_text(error), started)
-
-        run_cron(self.scheduler, path, fn, row["args"], done)
-
-    def _record(self, label: str, path: str, fn: Any, when: float, outcome: str, error: str | None,
-                started: float) -> None:
-        entry = {
-            "name": label,
-            "time": started,
-            "completedTime": self.scheduler.clock.now,
-            "scheduledTime": when,
-            "function": path,
-            "kind": fn.kind if fn is not None else "unknown",
-            "source": "cron",
-            "outcome": outcome,
-            "error": error,
-        }
-        self.runs.append(entry)
-        self.scheduler.executions.append(entry)
+        start_run(self.scheduler, self.runs, job, label, path, self.runtime.app.functions.get(path), row["args"], when)
 
 
 class RuntimeCronsBackend:
