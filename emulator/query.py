@@ -12,7 +12,7 @@ import base64
 import json
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from convex_py._values import UNSET, Id, clone, sort_key
+from convex_py._values import Id, clone, sort_key
 from convex_py.errors import InvalidQueryError, InvalidValueError, NotUniqueError
 
 from ._ready import Ready
