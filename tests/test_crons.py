@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import textwrap
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 
 import pytest
 
@@ -25,19 +25,9 @@ from convex_py import (
 from convex_py.errors import AppLoadError, CronDefinitionError
 from emulator import ConvexEmulator
 
+from _timeutil import iso, ms
+
 T0 = "2030-01-01T00:00:00Z"  # a Tuesday
-
-
-def ms(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000
-
-
-def iso(value: float) -> str:
-    dt = datetime.fromtimestamp(value / 1000, tz=timezone.utc)
-    text = dt.strftime("%Y-%m-%dT%H:%M:%S")
-    if dt.microsecond:
-        text += f".{dt.microsecond // 1000:03d}"
-    return text + "Z"
 
 
 # --- a small app for the inline tests -------------------------------------------------------

@@ -4,7 +4,6 @@ and daylight saving; six-field specs; error texts; rollback; and the fixture app
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
 
 import pytest
 
@@ -13,20 +12,10 @@ from convex_py.crons import Crons
 from convex_py.errors import CronDefinitionError, CronNotFoundError, ReadOnlyError
 from emulator import ConvexEmulator
 
+from _timeutil import iso, ms
+
 T0 = "2030-01-01T00:00:00Z"  # a Tuesday
 crons = Crons()
-
-
-def ms(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000
-
-
-def iso(value: float) -> str:
-    dt = datetime.fromtimestamp(value / 1000, tz=timezone.utc)
-    text = dt.strftime("%Y-%m-%dT%H:%M:%S")
-    if dt.microsecond:
-        text += f".{dt.microsecond // 1000:03d}"
-    return text + "Z"
 
 
 # --- an inline app ----------------------------------------------------------------------------
