@@ -1,4 +1,4 @@
-"""The `convex-py` command line: `run` one function, `simulate` an app on the virtual clock.
+"""The `convex-py` command line: `run` one function, `simulate` an app on the virtual clock, `dev` to serve it.
 
 A user's mistake (a missing app, bad JSON, an unknown function, arguments that
 fail validation, a bad duration) is one line on stderr and exit status 2, with
@@ -220,6 +220,26 @@ def _print_timeline(entries: list[dict[str, Any]], start: float, end: float, ric
     print(_summary(entries))
 
 
+# --- dev --------------------------------------------------------------------------
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    from .server import DevServer, startup_line
+
+    emulator = _load(args.app)
+    try:
+        server = DevServer(emulator, args.host, args.port)
+    except OSError as exc:
+        emulator.close()
+        raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+    print(startup_line(server, args.app), flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("convex-py dev: stopped", flush=True)
+    return 0
+
+
 # --- main ------------------------------------------------------------------------
 
 
@@ -252,6 +272,13 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--json", action="store_true", help="print machine-readable JSON")
     simulate.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     simulate.set_defaults(handler=cmd_simulate)
+
+    dev = commands.add_parser("dev", help="serve Convex's HTTP API on loopback, on the real clock")
+    dev.add_argument("app", metavar="APP", help="the app folder (or its convex/ folder)")
+    dev.add_argument("--port", type=int, default=3210, help="the port (default 3210; 0 picks a free one)")
+    dev.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)")
+    dev.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    dev.set_defaults(handler=cmd_dev)
     return parser
 
 

@@ -193,3 +193,34 @@ def test_simulate_bad_start_time() -> None:
 
 def test_simulate_missing_app() -> None:
     assert_user_error(convex_py("simulate", "nowhere", "--for", "1d"), "does not exist")
+
+
+def test_dev_prints_its_start_up_line_and_stops_on_ctrl_c() -> None:
+    import signal
+
+    script = shutil.which("convex-py")
+    command = [script] if script else [sys.executable, "-m", "emulator.cli"]
+    process = subprocess.Popen([*command, "dev", ORDERS, "--port", "0"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline()
+        assert line.startswith(f"convex-py dev: serving {ORDERS} at http://127.0.0.1:")
+        assert "(6 functions, 4 public; 0 crons)" in line
+        assert "Auth tokens are NOT verified" in line
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=20)
+        assert process.returncode == 0
+        assert "Traceback" not in err
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def test_dev_port_in_use_is_a_user_error() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert_user_error(convex_py("dev", ORDERS, "--port", str(port)), f"cannot listen on 127.0.0.1:{port}")

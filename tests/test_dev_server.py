@@ -1,0 +1,171 @@
+"""The dev server, driven by the real Python client (PyPI `convex`) and by raw HTTP."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from convex.http_client import ConvexError as ClientConvexError
+from convex.http_client import ConvexExecutionError, ConvexHttpClient
+from convex.values import ConvexInt64
+
+from convex_py import ConvexError, internal, internal_mutation, mutation, query, v
+from emulator import ConvexEmulator
+from emulator.server import DevServer
+
+ORDERS = Path(__file__).resolve().parent.parent / "fixtures" / "orders"
+
+
+@mutation(args={"n": v.int64()})
+def store_count(ctx, args):
+    return ctx.db.insert("counts", {"n": args["n"]})
+
+
+@query
+def counts(ctx, args):
+    return [c["n"] for c in ctx.db.query("counts").collect()]
+
+
+@query
+def whoami(ctx, args):
+    return ctx.auth.get_user_identity()
+
+
+@mutation
+def later(ctx, args):
+    ctx.scheduler.run_after(0, internal.m.mark, {})
+
+
+@internal_mutation
+def mark(ctx, args):
+    ctx.db.insert("marks", {"at": 1})
+
+
+@query
+def marks(ctx, args):
+    return len(ctx.db.query("marks").collect())
+
+
+@mutation
+def fail(ctx, args):
+    raise ConvexError({"code": 7})
+
+
+MODULES = {"m": {"store_count": store_count, "counts": counts, "whoami": whoami, "later": later, "mark": mark,
+                 "marks": marks, "fail": fail}}
+
+
+@pytest.fixture
+def server():
+    dev = DevServer(ConvexEmulator(modules=MODULES), port=0, tick_seconds=0.01).start()
+    yield dev
+    dev.stop()
+
+
+@pytest.fixture
+def client(server):
+    return ConvexHttpClient(server.url)
+
+
+def post(server, route: str, body: object, headers: dict | None = None, raw: bytes | None = None):
+    data = raw if raw is not None else json.dumps(body).encode()
+    request = urllib.request.Request(server.url + route, data=data, method="POST",
+                                     headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_mutation_then_query_with_the_python_client(client):
+    client.mutation("m:store_count", {"n": ConvexInt64(2**40)})
+    assert client.query("m:counts") == [ConvexInt64(2**40)]
+
+
+def test_int64_travels_as_convex_encoded_integer(server):
+    status, body = post(server, "/api/mutation", {"path": "m:store_count", "args": [{"n": {"$integer": base64.b64encode((5).to_bytes(8, "little")).decode()}}], "format": "convex_encoded_json"})
+    assert status == 200 and body["status"] == "success"
+    status, body = post(server, "/api/query", {"path": "m:counts", "args": [{}], "format": "convex_encoded_json"})
+    assert body["value"] == [{"$integer": base64.b64encode((5).to_bytes(8, "little")).decode()}]
+
+
+def test_convex_error_data_reaches_the_python_client(client):
+    with pytest.raises(ClientConvexError) as caught:
+        client.mutation("m:fail")
+    # The Python client hands errorData over as sent, in Convex's JSON encoding (as with a real deployment).
+    assert caught.value.data == {"code": {"$integer": base64.b64encode((7).to_bytes(8, "little")).decode()}}
+
+
+def test_function_errors_answer_560_to_other_clients(server):
+    status, body = post(server, "/api/mutation", {"path": "m:fail", "args": [{}]})
+    assert status == 560
+    assert body["status"] == "error"
+    assert body["errorData"] == {"code": {"$integer": base64.b64encode((7).to_bytes(8, "little")).decode()}}
+
+
+def test_internal_functions_are_not_reachable(client):
+    with pytest.raises(ConvexExecutionError, match="Could not find public function for 'm:mark'"):
+        client.mutation("m:mark")
+
+
+def test_bad_arguments_are_refused(client):
+    with pytest.raises(ConvexExecutionError, match="ArgumentValidationError"):
+        client.mutation("m:store_count", {"n": "x"})
+
+
+def test_a_scheduled_function_runs_on_the_real_clock(client):
+    client.mutation("m:later")
+    deadline = time.time() + 5
+    while client.query("m:marks") == 0 and time.time() < deadline:
+        time.sleep(0.02)
+    assert client.query("m:marks") == 1
+
+
+def test_identity_comes_from_the_bearer_token(server):
+    claims = base64.urlsafe_b64encode(json.dumps({"iss": "https://auth.example", "sub": "u1", "email": "a@b.c"}).encode()).decode().rstrip("=")
+    status, body = post(server, "/api/query", {"path": "m:whoami", "args": {}}, {"Authorization": f"Bearer x.{claims}.sig"})
+    assert status == 200
+    assert body["value"] == {"subject": "u1", "issuer": "https://auth.example",
+                             "tokenIdentifier": "https://auth.example|u1", "email": "a@b.c"}
+    status, body = post(server, "/api/query", {"path": "m:whoami", "args": {}})
+    assert body["value"] is None
+
+
+def test_run_route_names_the_function_in_the_url(server):
+    status, body = post(server, "/api/run/m/counts", {"args": {}})
+    assert (status, body["value"]) == (200, [])
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [(b"{not json", "BadJsonBody"), (b"[1, 2]", "BadJsonBody"), (json.dumps({"args": {}}).encode(), "BadJsonBody")],
+)
+def test_malformed_requests_get_4xx_and_the_server_keeps_serving(server, client, raw, code):
+    status, body = post(server, "/api/query", None, raw=raw)
+    assert status == 400 and body["code"] == code
+    assert client.query("m:counts") == []
+
+
+def test_a_huge_body_is_refused(server, client):
+    status, body = post(server, "/api/mutation", None, raw=b" " * (21 * 1024 * 1024))
+    assert status == 413 and body["code"] == "RequestTooLarge"
+    assert client.query("m:counts") == []
+
+
+def test_the_order_fixture_over_http():
+    dev = DevServer(ConvexEmulator(ORDERS), port=0, tick_seconds=0.01).start()
+    try:
+        client = ConvexHttpClient(dev.url)
+        order_id = client.mutation("orders:create_order", {"items": ["book"]})
+        deadline = time.time() + 5
+        while client.query("orders:get", {"orderId": order_id})["status"] != "confirmed" and time.time() < deadline:
+            time.sleep(0.02)
+        assert client.query("orders:get", {"orderId": order_id})["status"] == "confirmed"
+    finally:
+        dev.stop()
