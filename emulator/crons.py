@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 class _ScheduledCron:
     """A deployed job: what to run, and how to find its next time."""
 
-    __slots__ = ("runner", "job", "path", "fn", "interval_ms", "iterator", "running")
+    __slots__ = ("runner", "job", "path", "fn", "interval_ms", "iterator", "running", "generation", "next_time")
 
     def __init__(self, runner: "CronRunner", job: CronJob, path: str, fn: Any, deploy_ms: float) -> None:
         self.runner = runner
@@ -33,13 +33,12 @@ class _ScheduledCron:
         self.interval_ms = job.interval_ms
         self.iterator: Any = None
         self.running = False
+        self.generation = 0  # bumped when the schedule is rebuilt: older heap entries then do nothing
+        self.next_time = deploy_ms
         if self.interval_ms is None:
             from croniter import croniter
 
             self.iterator = croniter(job.cron_spec, deploy_ms / 1000)
-
-    def fire(self, when: float) -> None:
-        self.runner.run(self, when)
 
     def first_time(self, deploy_ms: float) -> float:
         return deploy_ms if self.interval_ms is not None else self.next_after(deploy_ms)
@@ -48,6 +47,21 @@ class _ScheduledCron:
         if self.interval_ms is not None:
             return scheduled_ms + self.interval_ms
         return self.iterator.get_next(float) * 1000
+
+
+class _CronEntry:
+    """A heap entry of a crons.py job; `once` runs without queueing the next time (a catch-up run)."""
+
+    __slots__ = ("cron", "generation", "once")
+
+    def __init__(self, cron: _ScheduledCron, once: bool = False) -> None:
+        self.cron = cron
+        self.generation = cron.generation
+        self.once = once
+
+    def fire(self, when: float) -> None:
+        if self.generation == self.cron.generation:
+            self.cron.runner.run(self.cron, when, reschedule=not self.once)
 
 
 def run_cron(scheduler: "Scheduler", path: str, fn: Any, args: Any, done: Any) -> None:
@@ -125,11 +139,39 @@ class CronRunner:
                 )
             scheduled = _ScheduledCron(self, job, path, fn, now)
             self.jobs[name] = scheduled
-            self.scheduler._push(scheduled.first_time(now), CRON, scheduled)
+            self._queue(scheduled, scheduled.first_time(now))
 
-    def run(self, scheduled: _ScheduledCron, when: float) -> None:
+    def _queue(self, scheduled: _ScheduledCron, when: float) -> None:
+        scheduled.next_time = when
+        self.scheduler._push(when, CRON, _CronEntry(scheduled))
+
+    def run(self, scheduled: _ScheduledCron, when: float, reschedule: bool = True) -> None:
         """Run one due time of a job, then queue its next time."""
         scheduler = self.scheduler
-        scheduler._push(scheduled.next_after(when), CRON, scheduled)
+        if reschedule:
+            self._queue(scheduled, scheduled.next_after(when))
         start_run(scheduler, self.runs, scheduled, scheduled.job.name, scheduled.path, scheduled.fn,
                   scheduled.job.args, when)
+
+    def catch_up(self, name: str, missed_from: float, now: float) -> int:
+        """After downtime: run an overdue job once now, skip its other missed times; return how many skipped.
+
+        `missed_from` is the job's first time that passed while nothing ran.
+        """
+        scheduled = self.jobs[name]
+        scheduled.generation += 1
+        overdue = 0
+        if scheduled.interval_ms is not None:
+            overdue = int((now - missed_from) // scheduled.interval_ms) + 1
+            following = missed_from + overdue * scheduled.interval_ms
+        else:
+            from croniter import croniter
+
+            scheduled.iterator = croniter(scheduled.job.cron_spec, (missed_from - 1) / 1000)
+            following = scheduled.iterator.get_next(float) * 1000
+            while following <= now and overdue < 10_000_000:
+                overdue += 1
+                following = scheduled.iterator.get_next(float) * 1000
+        self.scheduler._push(now, CRON, _CronEntry(scheduled, once=True))
+        self._queue(scheduled, following)
+        return max(overdue - 1, 0)

@@ -74,9 +74,16 @@ class DevServer:
     """An emulator served over HTTP, its clock following real time."""
 
     def __init__(self, emulator: ConvexEmulator, host: str = "127.0.0.1", port: int = 3210,
-                 tick_seconds: float = 0.05) -> None:
+                 tick_seconds: float = 0.05, db: str | None = None) -> None:
         self.emulator = emulator
         self.lock = emulator._runtime.lock
+        self.persistence: Any = None
+        self.restored = 0
+        if db is not None:
+            from .persistence import Persistence
+
+            self.persistence = Persistence(db, emulator, log=lambda line: print(f"convex-py dev: {line}", flush=True))
+            self.restored = self.persistence.load()
         self.tick_seconds = tick_seconds
         self._stop = threading.Event()
         handler = type("Handler", (_Handler,), {"dev": self})
@@ -95,6 +102,13 @@ class DevServer:
             real = time.time() * 1000
             if real > self.emulator.now:
                 self.emulator.advance_to(real)
+            self.save()
+
+    def save(self) -> None:
+        """Write what changed to the --db file, if there is one."""
+        if self.persistence is not None:
+            with self.lock:
+                self.persistence.save()
 
     def _tick(self) -> None:
         while not self._stop.wait(self.tick_seconds):
@@ -119,6 +133,11 @@ class DevServer:
         self._stop.set()
         self.httpd.shutdown()
         self.httpd.server_close()
+        if self._ticker.is_alive():
+            self._ticker.join(timeout=5)
+        self.save()
+        if self.persistence is not None:
+            self.persistence.close()
         self.emulator.close()
 
     def call(self, kind: str | None, path: Any, args: Any, identity: dict[str, Any] | None) -> Any:
@@ -137,7 +156,10 @@ class DevServer:
             raise FunctionNotFoundError(f"Could not find public {kind} for '{resolved}' (it is a {fn.kind})")
         self.sync_clock()
         caller = self.emulator.with_identity(identity) if identity is not None else self.emulator
-        return getattr(caller, fn.kind)(resolved, args)
+        try:
+            return getattr(caller, fn.kind)(resolved, args)
+        finally:
+            self.save()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -245,5 +267,8 @@ def startup_line(server: DevServer, app: str) -> str:
     emulator = server.emulator
     public = sum(1 for fn in emulator.app.functions.values() if fn.visibility == "public")
     crons = len(emulator.app.crons.jobs) if emulator.app.crons is not None else 0
+    stored = (f"; state in {server.persistence.path} ({server.restored} documents restored)"
+              if server.persistence is not None else "; state in memory")
     return (f"convex-py dev: serving {app} at {server.url} ({len(emulator.app.functions)} functions, "
-            f"{public} public; {crons} crons). Auth tokens are NOT verified: their claims are trusted as given.")
+            f"{public} public; {crons} crons{stored}). "
+            "Auth tokens are NOT verified: their claims are trusted as given.")

@@ -112,7 +112,7 @@ class Index:
 class Table:
     """A table's documents (by id) and its indexes."""
 
-    __slots__ = ("name", "number", "docs", "sizes", "indexes", "index_list", "validator", "is_system")
+    __slots__ = ("name", "number", "docs", "sizes", "indexes", "index_list", "validator", "is_system", "dirty")
 
     def __init__(self, name: str, indexes: dict[str, tuple[str, ...]] | None = None, validator: Any = None) -> None:
         self.name = name
@@ -127,6 +127,7 @@ class Table:
         for index_name, fields in (indexes or {}).items():
             self.indexes[index_name] = Index(index_name, fields)
         self.index_list = [index for index in self.indexes.values() if index.live]
+        self.dirty: set[tuple[str, str]] | None = None  # (table, id) written since the last save, when persisted
         self.validator = validator
         self.is_system = name.startswith("_")
 
@@ -141,12 +142,16 @@ class Table:
 
     def add(self, doc: dict[str, Any], size: int) -> None:
         doc_id = doc["_id"]
+        if self.dirty is not None:
+            self.dirty.add((self.name, doc_id))
         self.docs[doc_id] = doc
         self.sizes[doc_id] = size
         for index in self.index_list:
             index.keys.add(index.key_of(doc))
 
     def remove(self, doc_id: str) -> None:
+        if self.dirty is not None:
+            self.dirty.add((self.name, doc_id))
         doc = self.docs.pop(doc_id)
         del self.sizes[doc_id]
         for index in self.index_list:
@@ -154,6 +159,8 @@ class Table:
 
     def swap(self, old: dict[str, Any], new: dict[str, Any], size: int) -> None:
         doc_id = new["_id"]
+        if self.dirty is not None:
+            self.dirty.add((self.name, doc_id))
         self.docs[doc_id] = new
         self.sizes[doc_id] = size
         for index in self.index_list:
@@ -231,6 +238,7 @@ class Store:
         self.tables_by_number: dict[int, Table] = {}
         self._sequence = 0
         self._last_creation_time = -math.inf
+        self.dirty: set[tuple[str, str]] | None = None  # set by persistence: what to save next
         self.undo: list[tuple[Any, ...]] | None = None
         self.on_commit: list[Callable[[], None]] = []
         self.on_rollback: list[Callable[[], None]] = []
@@ -250,6 +258,7 @@ class Store:
 
     def _create_table(self, name: str, indexes: dict[str, tuple[str, ...]], validator: Any) -> Table:
         table = Table(name, indexes, validator)
+        table.dirty = self.dirty
         self.tables[name] = table
         self.tables_by_number[table.number] = table
         return table

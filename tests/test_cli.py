@@ -205,7 +205,7 @@ def test_dev_prints_its_start_up_line_and_stops_on_ctrl_c() -> None:
     try:
         line = process.stdout.readline()
         assert line.startswith(f"convex-py dev: serving {ORDERS} at http://127.0.0.1:")
-        assert "(6 functions, 4 public; 0 crons)" in line
+        assert "(6 functions, 4 public; 0 crons; state in memory)" in line
         assert "Auth tokens are NOT verified" in line
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=20)

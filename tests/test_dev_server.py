@@ -169,3 +169,39 @@ def test_the_order_fixture_over_http():
         assert client.query("orders:get", {"orderId": order_id})["status"] == "confirmed"
     finally:
         dev.stop()
+
+
+@mutation
+def remind_later(ctx, args):
+    ctx.scheduler.run_after(args["ms"], internal.m.mark, {})
+
+
+def test_a_restart_with_db_keeps_data_and_pending_jobs(tmp_path):
+    modules = {"m": {**MODULES["m"], "remind_later": remind_later}}
+    db = tmp_path / "state.sqlite"
+    first = DevServer(ConvexEmulator(modules=modules), port=0, tick_seconds=0.01, db=str(db)).start()
+    client = ConvexHttpClient(first.url)
+    client.mutation("m:store_count", {"n": ConvexInt64(3)})
+    client.mutation("m:remind_later", {"ms": 300.0})
+    first.stop()
+
+    second = DevServer(ConvexEmulator(modules=modules), port=0, tick_seconds=0.01, db=str(db)).start()
+    try:
+        assert second.restored == 2  # the document and the pending job
+        client = ConvexHttpClient(second.url)
+        assert client.query("m:counts") == [ConvexInt64(3)]
+        deadline = time.time() + 5
+        while client.query("m:marks") == 0 and time.time() < deadline:
+            time.sleep(0.02)
+        assert client.query("m:marks") == 1  # the job scheduled before the restart ran after it
+        states = [j["state"]["kind"] for j in second.emulator.scheduled_functions()]
+        assert states == ["success"]
+    finally:
+        second.stop()
+    third = DevServer(ConvexEmulator(modules=modules), port=0, db=str(db))
+    try:
+        assert sorted(t for t, in third.persistence.db.execute("SELECT tbl FROM documents")) == [
+            "_scheduled_functions", "counts", "marks"]
+    finally:
+        third.httpd.server_close()
+        third.persistence.close()
