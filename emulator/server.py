@@ -34,6 +34,44 @@ _PROFILE_CLAIMS = ("name", "given_name", "family_name", "nickname", "preferred_u
                    "phone_number", "phone_number_verified", "address", "updated_at")
 
 
+class _LogCapture:
+    """A stdout that keeps what each request's thread prints, for the response's `logLines`.
+
+    Other threads (the clock's scheduled functions and crons) print through to the real stdout.
+    """
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.local = threading.local()
+
+    def start(self) -> None:
+        self.local.lines = []
+        self.local.partial = ""
+
+    def finish(self) -> list[str]:
+        lines = getattr(self.local, "lines", None) or []
+        if getattr(self.local, "partial", ""):
+            lines.append(self.local.partial)
+        self.local.lines = None
+        self.local.partial = ""
+        return lines
+
+    def write(self, text: str) -> int:
+        lines = getattr(self.local, "lines", None)
+        if lines is None:
+            return self.real.write(text)
+        pieces = (self.local.partial + text).split("\n")
+        self.local.partial = pieces.pop()
+        lines.extend(f"[LOG] {piece}" for piece in pieces)
+        return len(text)
+
+    def flush(self) -> None:
+        self.real.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
 class RequestError(Exception):
     """A malformed request: answered with a 4xx status and a JSON body, never a crash."""
 
@@ -90,6 +128,22 @@ class DevServer:
         self.httpd = ThreadingHTTPServer((host, port), handler)
         self.httpd.daemon_threads = True
         self._ticker = threading.Thread(target=self._tick, name="convex-py-clock", daemon=True)
+        self.logs: _LogCapture | None = None
+
+    def _capture_logs(self) -> None:
+        """Route prints through the capture (again, if someone else, e.g. pytest, swapped stdout since)."""
+        import sys
+
+        if self.logs is None or sys.stdout is not self.logs:
+            self.logs = _LogCapture(sys.stdout)
+            sys.stdout = self.logs
+
+    def _release_logs(self) -> None:
+        import sys
+
+        if self.logs is not None and sys.stdout is self.logs:
+            sys.stdout = self.logs.real
+        self.logs = None
 
     @property
     def url(self) -> str:
@@ -118,11 +172,13 @@ class DevServer:
                 print(f"convex-py dev: scheduler error: {exc}", flush=True)
 
     def start(self) -> "DevServer":
+        self._capture_logs()
         self._ticker.start()
         threading.Thread(target=self.httpd.serve_forever, name="convex-py-http", daemon=True).start()
         return self
 
     def serve_forever(self) -> None:
+        self._capture_logs()
         self._ticker.start()
         try:
             self.httpd.serve_forever()
@@ -138,6 +194,7 @@ class DevServer:
         self.save()
         if self.persistence is not None:
             self.persistence.close()
+        self._release_logs()
         self.emulator.close()
 
     def call(self, kind: str | None, path: Any, args: Any, identity: dict[str, Any] | None) -> Any:
@@ -221,6 +278,21 @@ class _Handler(BaseHTTPRequestHandler):
             length -= len(chunk)
 
     def do_POST(self) -> None:
+        self.dev._capture_logs()
+        logs = self.dev.logs
+        if logs is not None:
+            logs.start()
+        try:
+            self._post()
+        finally:
+            if logs is not None:
+                logs.finish()
+
+    def _log_lines(self) -> list[str]:
+        logs = self.dev.logs
+        return logs.finish() if logs is not None else []
+
+    def _post(self) -> None:
         python_client = self.headers.get("Convex-Client", "").startswith("python")
         try:
             kind, path = self._route()
@@ -238,18 +310,18 @@ class _Handler(BaseHTTPRequestHandler):
                 raise RequestError(400, "BadConvexValue", str(exc)) from None
             identity = identity_from_token(self.headers.get("Authorization"))
             result = self.dev.call(kind, path, args, identity)
-            self._send(200, {"status": "success", "value": convex_json.encode(result), "logLines": []})
+            self._send(200, {"status": "success", "value": convex_json.encode(result), "logLines": self._log_lines()})
         except RequestError as exc:
             self._send(exc.status, {"code": exc.code, "message": str(exc)})
         except ConvexError as exc:
             self._send(200 if python_client else UDF_FAILED, {
                 "status": "error", "errorMessage": error_text(exc), "errorData": convex_json.encode(exc.data),
-                "logLines": [],
+                "logLines": self._log_lines(),
             })
         except Exception as exc:  # the app's error, or a ConvexPyError: the client sees it, the server goes on
             message = str(exc) if isinstance(exc, ConvexPyError) else error_text(exc)
             self._send(200 if python_client else UDF_FAILED,
-                       {"status": "error", "errorMessage": message, "logLines": []})
+                       {"status": "error", "errorMessage": message, "logLines": self._log_lines()})
 
     def _route(self) -> tuple[str | None, str | None]:
         route = self.path.split("?", 1)[0].rstrip("/")

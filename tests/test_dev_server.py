@@ -28,6 +28,8 @@ def store_count(ctx, args):
 
 @query
 def counts(ctx, args):
+    print("counting", "documents")
+    print("done")
     return [c["n"] for c in ctx.db.query("counts").collect()]
 
 
@@ -205,3 +207,8 @@ def test_a_restart_with_db_keeps_data_and_pending_jobs(tmp_path):
     finally:
         third.httpd.server_close()
         third.persistence.close()
+
+
+def test_print_inside_a_function_comes_back_as_log_lines(server):
+    status, body = post(server, "/api/query", {"path": "m:counts", "args": {}})
+    assert body["logLines"] == ["[LOG] counting documents", "[LOG] done"]
