@@ -212,3 +212,48 @@ def test_a_restart_with_db_keeps_data_and_pending_jobs(tmp_path):
 def test_print_inside_a_function_comes_back_as_log_lines(server):
     status, body = post(server, "/api/query", {"path": "m:counts", "args": {}})
     assert body["logLines"] == ["[LOG] counting documents", "[LOG] done"]
+
+
+def test_after_downtime_an_overdue_cron_runs_once_and_the_missed_runs_are_skipped(tmp_path, capsys):
+    from convex_py import cron_jobs
+
+    crons = cron_jobs()
+    crons.interval("every second", {"seconds": 1}, internal.m.mark)
+    modules = {"m": MODULES["m"], "crons": {"crons": crons}}
+    db = str(tmp_path / "state.sqlite")
+    start = time.time() * 1000 - 10_000
+    first = DevServer(ConvexEmulator(modules=modules, start_time=start), port=0, db=db)
+    first.emulator.advance_to(start)  # the deploy-time run
+    first.save()
+    first.httpd.server_close()
+    first.persistence.close()
+    # Down for ~10 s: restart on the real clock.
+    second = DevServer(ConvexEmulator(modules=modules), port=0, tick_seconds=0.01, db=db)
+    try:
+        second.emulator.advance(0)
+        runs = second.emulator.cron_runs("every second")
+        assert [r["outcome"] for r in runs] == ["success"]  # one catch-up run, at the restart time
+        assert runs[0]["time"] == second.emulator.now
+        out = capsys.readouterr().out
+        assert "convex-py dev: Skipping 9 run(s) of job every second because multiple scheduled runs are in the past" in out \
+            or "convex-py dev: Skipping 10 run(s) of job every second" in out
+    finally:
+        second.httpd.server_close()
+        second.persistence.close()
+
+
+def test_an_action_found_in_progress_after_a_crash_is_failed(tmp_path):
+    db = str(tmp_path / "state.sqlite")
+    first = DevServer(ConvexEmulator(modules=MODULES), port=0, db=db)
+    job_id = first.emulator.run(lambda ctx: ctx.scheduler.run_after(0, internal.m.mark, {}))
+    first.emulator.store.update_system("_scheduled_functions", job_id, {"state": {"kind": "inProgress"}})  # the crash
+    first.save()
+    first.httpd.server_close()
+    first.persistence.close()
+    second = DevServer(ConvexEmulator(modules=MODULES), port=0, db=db)
+    try:
+        [job] = second.emulator.scheduled_functions()
+        assert job["state"] == {"kind": "failed", "error": "Transient error while executing action"}
+    finally:
+        second.httpd.server_close()
+        second.persistence.close()
