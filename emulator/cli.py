@@ -228,7 +228,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
     emulator = _load(args.app)
     try:
-        server = DevServer(emulator, args.host, args.port, db=args.db)
+        server = DevServer(emulator, args.host, args.port, db=args.db, jwks=args.jwks, auth_issuer=args.auth_issuer)
     except OSError as exc:
         emulator.close()
         raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
@@ -278,6 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--port", type=int, default=3210, help="the port (default 3210; 0 picks a free one)")
     dev.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)")
     dev.add_argument("--db", metavar="FILE", help="keep documents, jobs and cron state in this SQLite file")
+    dev.add_argument("--jwks", metavar="FILE", help="verify auth tokens' signatures with the keys of this JWKS file")
+    dev.add_argument("--auth-issuer", metavar="ISS", help="with --jwks: the issuer (iss) tokens must have")
     dev.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     dev.set_defaults(handler=cmd_dev)
     return parser

@@ -81,18 +81,51 @@ class RequestError(Exception):
         self.code = code
 
 
-def identity_from_token(header: str | None) -> dict[str, Any] | None:
-    """The identity in a `Bearer <JWT>` header's claims (signatures are not checked)."""
+class TokenVerifier:
+    """Checks a JWT's signature against a JWKS file, and its issuer (`--auth-issuer`, `--jwks`)."""
+
+    def __init__(self, jwks_path: str, issuer: str | None) -> None:
+        import jwt
+
+        try:
+            self.keys = jwt.PyJWKSet.from_json(open(jwks_path).read())
+        except (OSError, ValueError, jwt.PyJWTError) as exc:
+            raise ConvexPyError(f"Cannot read the JWKS file {jwks_path!r}: {exc}") from None
+        self.issuer = issuer
+
+    def claims(self, token: str) -> dict[str, Any]:
+        import jwt
+
+        try:
+            header = jwt.get_unverified_header(token)
+            candidates = [k for k in self.keys.keys if header.get("kid") in (None, k.key_id)] or self.keys.keys
+            last: Exception | None = None
+            for key in candidates:
+                try:
+                    return jwt.decode(token, key.key, algorithms=[header.get("alg", "RS256")], issuer=self.issuer,
+                                      options={"verify_aud": False, "require": ["iss", "sub"]})
+                except jwt.InvalidSignatureError as exc:
+                    last = exc
+            raise last or jwt.InvalidSignatureError("no key matches")
+        except jwt.PyJWTError as exc:
+            raise RequestError(401, "InvalidAuthHeader", f"Could not verify the JWT: {exc}") from None
+
+
+def identity_from_token(header: str | None, verifier: TokenVerifier | None = None) -> dict[str, Any] | None:
+    """The identity in a `Bearer <JWT>` header's claims, checked by `verifier` when there is one."""
     if not header:
         return None
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or token.count(".") != 2:
         raise RequestError(401, "InvalidAuthHeader", "Authorization must be 'Bearer <JWT>'")
-    payload = token.split(".")[1]
-    try:
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (ValueError, TypeError):
-        raise RequestError(401, "InvalidAuthHeader", "The JWT's payload is not base64url-encoded JSON") from None
+    if verifier is not None:
+        claims = verifier.claims(token)
+    else:
+        payload = token.split(".")[1]
+        try:
+            claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        except (ValueError, TypeError):
+            raise RequestError(401, "InvalidAuthHeader", "The JWT's payload is not base64url-encoded JSON") from None
     if not isinstance(claims, dict) or "sub" not in claims or "iss" not in claims:
         raise RequestError(401, "InvalidAuthHeader", "The JWT needs `iss` and `sub` claims")
     identity: dict[str, Any] = {"subject": str(claims["sub"]), "issuer": str(claims["iss"])}
@@ -112,8 +145,10 @@ class DevServer:
     """An emulator served over HTTP, its clock following real time."""
 
     def __init__(self, emulator: ConvexEmulator, host: str = "127.0.0.1", port: int = 3210,
-                 tick_seconds: float = 0.05, db: str | None = None) -> None:
+                 tick_seconds: float = 0.05, db: str | None = None, jwks: str | None = None,
+                 auth_issuer: str | None = None) -> None:
         self.emulator = emulator
+        self.verifier = TokenVerifier(jwks, auth_issuer) if jwks is not None else None
         self.lock = emulator._runtime.lock
         self.persistence: Any = None
         self.restored = 0
@@ -308,7 +343,7 @@ class _Handler(BaseHTTPRequestHandler):
                 args = convex_json.decode(args)
             except InvalidValueError as exc:
                 raise RequestError(400, "BadConvexValue", str(exc)) from None
-            identity = identity_from_token(self.headers.get("Authorization"))
+            identity = identity_from_token(self.headers.get("Authorization"), self.dev.verifier)
             result = self.dev.call(kind, path, args, identity)
             self._send(200, {"status": "success", "value": convex_json.encode(result), "logLines": self._log_lines()})
         except RequestError as exc:
@@ -341,6 +376,10 @@ def startup_line(server: DevServer, app: str) -> str:
     crons = len(emulator.app.crons.jobs) if emulator.app.crons is not None else 0
     stored = (f"; state in {server.persistence.path} ({server.restored} documents restored)"
               if server.persistence is not None else "; state in memory")
+    if server.verifier is None:
+        auth = "Auth tokens are NOT verified: their claims are trusted as given."
+    else:
+        issuer = f" from issuer {server.verifier.issuer}" if server.verifier.issuer else ""
+        auth = f"Auth tokens are verified against the JWKS{issuer}."
     return (f"convex-py dev: serving {app} at {server.url} ({len(emulator.app.functions)} functions, "
-            f"{public} public; {crons} crons{stored}). "
-            "Auth tokens are NOT verified: their claims are trusted as given.")
+            f"{public} public; {crons} crons{stored}). {auth}")

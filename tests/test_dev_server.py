@@ -257,3 +257,46 @@ def test_an_action_found_in_progress_after_a_crash_is_failed(tmp_path):
     finally:
         second.httpd.server_close()
         second.persistence.close()
+
+
+def _signed_token(private_key, claims: dict, kid: str = "k1") -> str:
+    import jwt
+
+    return jwt.encode(claims, private_key, algorithm="RS256", headers={"kid": kid})
+
+
+@pytest.fixture
+def verified_server(tmp_path):
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps({"keys": [{**public, "kid": "k1", "alg": "RS256", "use": "sig"}]}))
+    dev = DevServer(ConvexEmulator(modules=MODULES), port=0, jwks=str(jwks), auth_issuer="https://auth.example").start()
+    yield dev, key
+    dev.stop()
+
+
+def test_a_correctly_signed_token_gives_its_identity(verified_server):
+    dev, key = verified_server
+    token = _signed_token(key, {"iss": "https://auth.example", "sub": "u7", "name": "Ada"})
+    status, body = post(dev, "/api/query", {"path": "m:whoami", "args": {}}, {"Authorization": f"Bearer {token}"})
+    assert status == 200
+    assert body["value"] == {"subject": "u7", "issuer": "https://auth.example",
+                             "tokenIdentifier": "https://auth.example|u7", "name": "Ada"}
+
+
+def test_a_forged_or_foreign_token_is_refused(verified_server):
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    dev, key = verified_server
+    forged = _signed_token(rsa.generate_private_key(public_exponent=65537, key_size=2048),
+                           {"iss": "https://auth.example", "sub": "u7"})
+    status, body = post(dev, "/api/query", {"path": "m:whoami", "args": {}}, {"Authorization": f"Bearer {forged}"})
+    assert (status, body["code"]) == (401, "InvalidAuthHeader")
+    foreign = _signed_token(key, {"iss": "https://other.example", "sub": "u7"})
+    status, body = post(dev, "/api/query", {"path": "m:whoami", "args": {}}, {"Authorization": f"Bearer {foreign}"})
+    assert (status, body["code"]) == (401, "InvalidAuthHeader")
+    assert "issuer" in body["message"].lower()
