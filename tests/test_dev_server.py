@@ -300,3 +300,14 @@ def test_a_forged_or_foreign_token_is_refused(verified_server):
     status, body = post(dev, "/api/query", {"path": "m:whoami", "args": {}}, {"Authorization": f"Bearer {foreign}"})
     assert (status, body["code"]) == (401, "InvalidAuthHeader")
     assert "issuer" in body["message"].lower()
+
+
+def test_a_slow_client_does_not_block_others(server, client):
+    import socket
+
+    host, port = server.httpd.server_address[:2]
+    with socket.create_connection((host, port)) as slow:
+        slow.sendall(b"POST /api/query HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"pa")  # and then nothing
+        started = time.time()
+        assert client.query("m:counts") == []
+        assert time.time() - started < 2
