@@ -160,8 +160,7 @@ class DevServer:
         self.tick_seconds = tick_seconds
         self._stop = threading.Event()
         handler = type("Handler", (_Handler,), {"dev": self})
-        self.httpd = ThreadingHTTPServer((host, port), handler)
-        self.httpd.daemon_threads = True
+        self.httpd = _Server((host, port), handler)
         self._ticker = threading.Thread(target=self._tick, name="convex-py-clock", daemon=True)
         self.logs: _LogCapture | None = None
 
@@ -254,9 +253,15 @@ class DevServer:
             self.save()
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # many clients connecting at once must not wait for a retry
+
+
 class _Handler(BaseHTTPRequestHandler):
     dev: DevServer
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out at once, not 40 ms apart
     timeout = 30  # a slow client loses its connection, not the server
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet: the start-up line says enough
