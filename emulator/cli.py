@@ -232,15 +232,25 @@ def cmd_dev(args: argparse.Namespace) -> int:
     except OSError as exc:
         emulator.close()
         raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
-    print(startup_line(server, args.app), flush=True)
     try:
+        print(startup_line(server, args.app), flush=True)
         server.serve_forever()
     except KeyboardInterrupt:
+        server.stop()
         print("convex-py dev: stopped", flush=True)
     return 0
 
 
 # --- main ------------------------------------------------------------------------
+
+
+def _command(commands: Any, name: str, help: str, handler: Any) -> argparse.ArgumentParser:
+    """A subcommand taking the app folder, accepting --debug after it too."""
+    command = commands.add_parser(name, help=help)
+    command.add_argument("app", metavar="APP", help="the app folder (or its convex/ folder)")
+    command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    command.set_defaults(handler=handler)
+    return command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -252,17 +262,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    run = commands.add_parser("run", help="call one function and print its result as JSON")
-    run.add_argument("app", metavar="APP", help="the app folder (or its convex/ folder)")
+    run = _command(commands, "run", "call one function and print its result as JSON", cmd_run)
     run.add_argument("function", metavar="FUNCTION", help='the function path, e.g. "orders:create_order"')
     run.add_argument("args", metavar="ARGS_JSON", nargs="?", help="the arguments as a JSON object")
     run.add_argument("--identity", metavar="JSON", help="call as this user (a JSON object of claims)")
     run.add_argument("--start", metavar="ISO", help="the virtual time to start at (default: now)")
-    run.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-    run.set_defaults(handler=cmd_run)
 
-    simulate = commands.add_parser("simulate", help="run an app forward on the virtual clock and print what ran")
-    simulate.add_argument("app", metavar="APP", help="the app folder (or its convex/ folder)")
+    simulate = _command(commands, "simulate", "run an app forward on the virtual clock and print what ran",
+                        cmd_simulate)
     simulate.add_argument("--for", dest="duration", metavar="DURATION", required=True,
                           help="how long to simulate: 7d, 36h, 90m, 30s")
     simulate.add_argument("--start", metavar="ISO", help="the virtual start time (default: now)")
@@ -270,18 +277,13 @@ def build_parser() -> argparse.ArgumentParser:
                           help="a call to make at the start (repeatable)")
     simulate.add_argument("--identity", metavar="JSON", help="make the calls as this user")
     simulate.add_argument("--json", action="store_true", help="print machine-readable JSON")
-    simulate.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-    simulate.set_defaults(handler=cmd_simulate)
 
-    dev = commands.add_parser("dev", help="serve Convex's HTTP API on loopback, on the real clock")
-    dev.add_argument("app", metavar="APP", help="the app folder (or its convex/ folder)")
+    dev = _command(commands, "dev", "serve Convex's HTTP API on loopback, on the real clock", cmd_dev)
     dev.add_argument("--port", type=int, default=3210, help="the port (default 3210; 0 picks a free one)")
     dev.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)")
     dev.add_argument("--db", metavar="FILE", help="keep documents, jobs and cron state in this SQLite file")
     dev.add_argument("--jwks", metavar="FILE", help="verify auth tokens' signatures with the keys of this JWKS file")
     dev.add_argument("--auth-issuer", metavar="ISS", help="with --jwks: the issuer (iss) tokens must have")
-    dev.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-    dev.set_defaults(handler=cmd_dev)
     return parser
 
 

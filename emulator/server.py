@@ -205,9 +205,13 @@ class DevServer:
             except Exception as exc:  # a runaway loop in the app must not kill the clock thread
                 print(f"convex-py dev: scheduler error: {exc}", flush=True)
 
+    _background = False
+
     def start(self) -> "DevServer":
+        """Serve from background threads (tests, embedding); `stop()` ends it."""
         self._capture_logs()
         self._ticker.start()
+        self._background = True
         threading.Thread(target=self.httpd.serve_forever, name="convex-py-http", daemon=True).start()
         return self
 
@@ -220,8 +224,11 @@ class DevServer:
             self.stop()
 
     def stop(self) -> None:
+        if self._stop.is_set():
+            return
         self._stop.set()
-        self.httpd.shutdown()
+        if self._background:  # in serve_forever's own thread the loop has already ended
+            self.httpd.shutdown()
         self.httpd.server_close()
         if self._ticker.is_alive():
             self._ticker.join(timeout=5)
