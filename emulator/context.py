@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from convex_py._values import Id, as_id
-from convex_py.errors import InvalidIdError, InvalidTableError, ReadOnlyError
+from convex_py._values import Id, as_id, decode_id
+from convex_py.errors import DocumentNotFoundError, InvalidIdError, InvalidTableError, ReadOnlyError
 
 from ._aliases import with_camel_case_aliases
 from ._ready import Ready
@@ -126,8 +126,6 @@ class DatabaseReader:
 
 
 def _looks_like_id(value: str) -> bool:
-    from convex_py._values import decode_id
-
     return decode_id(value) is not None
 
 
@@ -156,8 +154,6 @@ class DatabaseWriter(DatabaseReader):
         else:
             raise TypeError(f"db.{method} takes (id, value) or (table, id, value)")
         if table is None:
-            from convex_py.errors import DocumentNotFoundError
-
             raise DocumentNotFoundError(f"{method.capitalize()} on nonexistent document ID {doc_id}")
         return table, doc_id, value
 
@@ -181,13 +177,8 @@ class DatabaseWriter(DatabaseReader):
         """Delete a document."""
         tx = self._tx
         tx.check_open()
-        if len(args) == 2:
-            table, doc_id = self._doc_table(args, "delete")
-        else:
-            table, doc_id = self._doc_table(args, "delete")
+        table, doc_id = self._doc_table(args, "delete")
         if table is None:
-            from convex_py.errors import DocumentNotFoundError
-
             raise DocumentNotFoundError(f"Delete on nonexistent document ID {doc_id}")
         tx.store.delete(table, doc_id, tx.budget)
         return _ret(self._async, None)

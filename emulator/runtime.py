@@ -224,12 +224,17 @@ class Runtime:
 
     # --- queries and mutations ----------------------------------------------------
 
-    def _query_in(self, path: str, fn: ConvexFunction, args: Any, identity: Any, tx: Transaction) -> Any:
+    def _run_in(self, ctx_class: Any, path: str, fn: ConvexFunction, args: Any, identity: Any,
+                tx: Transaction) -> Any:
+        """A query or mutation inside `tx`: checked args, its ctx, the time limit, checked result."""
         checked = self.check_args(path, fn, args)
-        ctx = QueryCtx(self, tx, identity, fn.is_async)
+        ctx = ctx_class(self, tx, identity, fn.is_async)
         result = self._invoke(fn, ctx, checked, path)
         check_deadline(tx.deadline, self.limits.query_mutation_timeout)
         return self.check_result(path, fn, result)
+
+    def _query_in(self, path: str, fn: ConvexFunction, args: Any, identity: Any, tx: Transaction) -> Any:
+        return self._run_in(QueryCtx, path, fn, args, identity, tx)
 
     def run_query(self, path: str, fn: ConvexFunction, args: Any, identity: Any) -> Any:
         with self.lock:
@@ -244,11 +249,7 @@ class Runtime:
         return self._query_in(path, fn, args, identity, tx)
 
     def _mutation_in(self, path: str, fn: ConvexFunction, args: Any, identity: Any, tx: Transaction) -> Any:
-        checked = self.check_args(path, fn, args)
-        ctx = MutationCtx(self, tx, identity, fn.is_async)
-        result = self._invoke(fn, ctx, checked, path)
-        check_deadline(tx.deadline, self.limits.query_mutation_timeout)
-        return self.check_result(path, fn, result)
+        return self._run_in(MutationCtx, path, fn, args, identity, tx)
 
     def run_mutation(
         self,

@@ -244,15 +244,12 @@ class Scheduler:
                 else:
                     canceled()
             elif kind in ("success", "failed"):
-                _path, fn = self._function_or_none(job["name"])
+                fn = self.runtime.app.functions.get(job["name"])
                 if fn is not None and fn.kind == "action":
                     raise SchedulerError(
                         f"Cannot cancel scheduled function {job_id}: the action {job['name']} has already "
                         f"completed (state: {kind})."
                     )
-
-    def _function_or_none(self, path: str) -> tuple[str, ConvexFunction | None]:
-        return path, self.runtime.app.functions.get(path)
 
     # --- running due work ---------------------------------------------------------
 
@@ -516,4 +513,4 @@ class Scheduler:
         )
 
 
-__all__ = ["Scheduler", "SchedulerFacade", "error_text", "Callable"]
+__all__ = ["Scheduler", "SchedulerFacade", "error_text"]
