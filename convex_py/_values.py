@@ -7,7 +7,6 @@ how functions run. The store and the validators both build on it.
 from __future__ import annotations
 
 import math
-import struct
 import zlib
 from typing import Any
 
@@ -76,21 +75,28 @@ class Id(str):
         return (Id, (str(self), self.table))
 
 
-_ID_STRUCT = struct.Struct(">IQI")
-_ID_HEAD = struct.Struct(">IQ")
 _SCRAMBLE = 0x9E3779B97F4A7C15  # odd, so multiplication mod 2**64 is a bijection
 _UNSCRAMBLE = pow(_SCRAMBLE, -1, 1 << 64)
 _MASK64 = (1 << 64) - 1
+_MASK32 = (1 << 32) - 1
+
+
+def _check_word(number: int, scrambled: int) -> int:
+    """The id's last 32 bits: a checksum, so a random 32-hex string is not taken for an id."""
+    return ((scrambled ^ (scrambled >> 32) ^ number) * 0x9E3779B1) & _MASK32
 
 
 def make_id(table: str, sequence: int, number: int | None = None) -> Id:
     """The Id of the `sequence`-th document created in a deployment, in `table`.
 
     32 hex characters: the table's number, the scrambled sequence (so ids do not
-    look sequential, as Convex's do not) and a checksum.
+    look sequential, as Convex's do not) and a check word.
     """
-    head = _ID_HEAD.pack(table_number(table) if number is None else number, (sequence * _SCRAMBLE) & _MASK64)
-    self = str.__new__(Id, (head + zlib.crc32(head).to_bytes(4, "big")).hex())
+    if number is None:
+        number = table_number(table)
+    scrambled = (sequence * _SCRAMBLE) & _MASK64
+    check = ((scrambled ^ (scrambled >> 32) ^ number) * 0x9E3779B1) & _MASK32
+    self = str.__new__(Id, ((number << 96) | (scrambled << 32) | check).to_bytes(16, "big").hex())
     self.table = table
     return self
 
@@ -100,11 +106,11 @@ def decode_id(value: str) -> tuple[int, int] | None:
     if len(value) != 32:
         return None
     try:
-        raw = bytes.fromhex(value)
+        whole = int(value, 16)
     except (ValueError, TypeError):
         return None
-    number, scrambled, check = _ID_STRUCT.unpack(raw)
-    if zlib.crc32(raw[:12]) != check or raw.hex() != value:
+    number, scrambled, check = whole >> 96, (whole >> 32) & _MASK64, whole & _MASK32
+    if check != _check_word(number, scrambled) or "%032x" % whole != value:
         return None
     return number, (scrambled * _UNSCRAMBLE) & _MASK64
 
@@ -155,18 +161,16 @@ def check_field_name(name: Any, path: str, *, top_level: bool, allow_system: boo
         raise InvalidValueError(f"Field name {name!r} starts with '_', which is reserved for system fields.")
 
 
-_checked_field_names: set[str] = set()
+_field_costs: dict[str, int] = {}
+"""Field names already found valid (none starts with '_'), each with its size in a value: len + 1."""
 
 
-def _check_key(k: Any, path: str, top_level: bool) -> None:
-    """Field-name check with a cache: apps use few distinct field names."""
-    if k in _checked_field_names and type(k) is str:
-        if top_level and k[:1] == "_":
-            check_field_name(k, path, top_level=True)
-        return
+def _check_key(k: Any, path: str, top_level: bool) -> int:
+    """Check a field name not in the cache; return its size in a value (and cache it if it can be)."""
     check_field_name(k, path, top_level=top_level)
-    if len(_checked_field_names) < 100_000 and not k.startswith("_"):
-        _checked_field_names.add(k)
+    if len(_field_costs) < 100_000 and not k.startswith("_"):
+        _field_costs[k] = len(k) + 1
+    return len(k) + 1
 
 
 def copy_value(value: Any, path: str = "", depth: int = 0, top_level: bool = False) -> tuple[Any, int]:
@@ -194,22 +198,23 @@ def copy_value(value: Any, path: str = "", depth: int = 0, top_level: bool = Fal
             )
         out = {}
         size = 2
-        checked = _checked_field_names
+        costs = _field_costs
         for k, item in value.items():
             if item is UNSET:
                 continue
-            if k not in checked or (top_level and k[:1] == "_"):
-                _check_key(k, path, top_level)
+            cost = costs.get(k) if type(k) is str else None
+            if cost is None:
+                cost = _check_key(k, path, top_level)
             t2 = type(item)
             if t2 is str or t2 is Id:
                 out[k] = item
-                size += len(k) + 3 + (len(item) if item.isascii() else len(item.encode()))
+                size += cost + 2 + (len(item) if item.isascii() else len(item.encode()))
             elif t2 is float or t2 is bool or item is None:
                 out[k] = item
-                size += len(k) + 10
+                size += cost + 9
             else:
                 out[k], s = copy_value(item, f"{path}.{k}", depth + 1)
-                size += len(k) + 1 + s
+                size += cost + s
         return out, size
     if t is list or t is tuple:
         if len(value) > MAX_ARRAY_LENGTH:

@@ -179,9 +179,7 @@ class ConvexEmulator(_Caller):
 
     def scheduled_functions(self, state: str | None = None) -> list[dict[str, Any]]:
         """The `_scheduled_functions` documents (optionally only those in `state`), oldest first."""
-        table = self.store.tables[JOBS]
-        index = table.indexes["by_creation_time"]
-        docs = (table.docs[key[-1]] for key in index.keys)
+        docs = self.store.tables[JOBS].in_creation_order()
         return [clone(doc) for doc in docs if state is None or doc["state"]["kind"] == state]
 
     def cron_runs(self, name: str | None = None) -> list[dict[str, Any]]:

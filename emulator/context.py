@@ -138,11 +138,16 @@ class DatabaseWriter(DatabaseReader):
     def insert(self, table_name: str, value: Any) -> Any:
         """Insert a document; returns its new Id."""
         tx = self._tx
-        tx.check_open()
-        if isinstance(table_name, str) and table_name.startswith("_"):
-            raise InvalidTableError(f"Cannot write to system table {table_name!r}.")
-        table = tx.store.table(table_name, for_write=True)
-        return _ret(self._async, tx.store.insert(table, value, tx.budget))
+        if not tx.open or tx.deadline is not None:
+            tx.check_open()
+        store = tx.store
+        table = store.tables.get(table_name) if type(table_name) is str else None
+        if table is None or table.is_system:
+            if isinstance(table_name, str) and table_name.startswith("_"):
+                raise InvalidTableError(f"Cannot write to system table {table_name!r}.")
+            table = store.table(table_name, for_write=True)
+        doc_id = store.insert(table, value, tx.budget)
+        return Ready(doc_id) if self._async else doc_id
 
     def _write_target(self, args: tuple[Any, ...], method: str) -> tuple[Any, str, Any]:
         if len(args) == 3:
@@ -224,8 +229,6 @@ class QueryCtx:
         self._tx = tx
         self._identity = identity
         self._async = is_async
-        self.db = DatabaseReader(tx, is_async)
-        self.auth = Auth(identity, is_async)
 
     @property
     def _runtime_crons(self) -> Any:
@@ -236,6 +239,13 @@ class QueryCtx:
         return _ret(self._async, value)
 
     def __getattr__(self, name: str) -> Any:
+        # `db` and `auth` are made on first use (many functions touch only one of them).
+        if name == "db":
+            self.db = db = DatabaseReader(self._tx, self._async)
+            return db
+        if name == "auth":
+            self.auth = auth = Auth(self._identity, self._async)
+            return auth
         raise AttributeError(_missing_member(name, "a query"))
 
 
@@ -250,8 +260,6 @@ class MutationCtx:
         self._tx = tx
         self._identity = identity
         self._async = is_async
-        self.db = DatabaseWriter(tx, is_async)
-        self.auth = Auth(identity, is_async)
         self._scheduler: Any = None
 
     @property
@@ -278,6 +286,13 @@ class MutationCtx:
         return _ret(self._async, value)
 
     def __getattr__(self, name: str) -> Any:
+        # `db` and `auth` are made on first use (many functions touch only one of them).
+        if name == "db":
+            self.db = db = DatabaseWriter(self._tx, self._async)
+            return db
+        if name == "auth":
+            self.auth = auth = Auth(self._identity, self._async)
+            return auth
         raise AttributeError(_missing_member(name, "a mutation"))
 
 

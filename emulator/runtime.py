@@ -13,6 +13,7 @@ import asyncio
 import inspect
 import threading
 import time
+from types import CoroutineType
 from typing import TYPE_CHECKING, Any, Callable, Coroutine
 
 from convex_py._functions import ConvexFunction
@@ -62,10 +63,12 @@ class Transaction:
     def __init__(self, runtime: "Runtime", writable: bool) -> None:
         self.runtime = runtime
         self.store = runtime.store
-        self.budget = Budget(runtime.limits)
+        limits = runtime.limits
+        self.budget = Budget(limits)
         self.writable = writable
         self.open = True
-        self.deadline = deadline_after(runtime.limits.query_mutation_timeout)
+        timeout = limits.query_mutation_timeout
+        self.deadline = None if timeout is None else _REAL_CLOCK[0]() + timeout
 
     def check_open(self) -> None:
         if self.deadline is not None:
@@ -216,21 +219,19 @@ class Runtime:
                 f"ReturnsValidationError: {exc}\nFunction: {path}", path=exc.path, value=exc.value, expected=exc.expected
             ) from None
 
-    def _invoke(self, fn: ConvexFunction, ctx: Any, args: dict[str, Any], path: str) -> Any:
-        result = fn.handler(ctx, args)
-        if fn.is_async or inspect.iscoroutine(result):
-            return drive(result, f"The {fn.kind} `{path}`")
-        return result
-
     # --- queries and mutations ----------------------------------------------------
 
     def _run_in(self, ctx_class: Any, path: str, fn: ConvexFunction, args: Any, identity: Any,
                 tx: Transaction) -> Any:
         """A query or mutation inside `tx`: checked args, its ctx, the time limit, checked result."""
         checked = self.check_args(path, fn, args)
-        ctx = ctx_class(self, tx, identity, fn.is_async)
-        result = self._invoke(fn, ctx, checked, path)
-        check_deadline(tx.deadline, self.limits.query_mutation_timeout)
+        result = fn.handler(ctx_class(self, tx, identity, fn.is_async), checked)
+        if fn.is_async or type(result) is CoroutineType:
+            result = drive(result, f"The {fn.kind} `{path}`")
+        if tx.deadline is not None:
+            check_deadline(tx.deadline, self.limits.query_mutation_timeout)
+        if result is None and fn.returns_validator is None:
+            return None
         return self.check_result(path, fn, result)
 
     def _query_in(self, path: str, fn: ConvexFunction, args: Any, identity: Any, tx: Transaction) -> Any:
@@ -266,7 +267,7 @@ class Runtime:
                 store.begin()
                 tx = Transaction(self, True)
                 try:
-                    result = self._mutation_in(path, fn, args, identity, tx)
+                    result = self._run_in(MutationCtx, path, fn, args, identity, tx)
                     if before_commit is not None:
                         before_commit(tx)
                     if self.commits_to_fail > 0:

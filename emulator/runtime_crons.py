@@ -165,7 +165,7 @@ class RuntimeCronsBackend:
 
     def _rows(self) -> list[dict[str, Any]]:
         table = self.store.tables[TABLE]
-        return [table.docs[key[-1]] for key in table.indexes["by_creation_time"].keys]
+        return table.in_creation_order()
 
     def _find(self, id: Any, name: Any) -> dict[str, Any] | None:
         self.tx.check_open()

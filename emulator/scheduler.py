@@ -47,6 +47,33 @@ TRANSIENT_ACTION_ERROR = "Transient error while executing action"
 # Kinds of heap entries.
 JOB, CRON, CLEANUP = 0, 1, 2
 
+# Job states shared by new rows (rows are never changed in place: a new state is a new dict).
+_PENDING: dict[str, Any] = {"kind": "pending"}
+_CANCELED: dict[str, Any] = {"kind": "canceled"}
+
+
+def _over_scheduling_limits(budget: Any, limits: Any) -> None:
+    """Raise the error for whichever scheduling limit this execution has passed."""
+    who = "mutation"  # Convex's wording, whichever kind of function schedules
+    if budget.functions_scheduled > limits.max_functions_scheduled:
+        raise LimitExceededError(
+            f"Too many functions scheduled by this {who} (limit: {limits.max_functions_scheduled})"
+        )
+    raise LimitExceededError(
+        f"Too large total size of the arguments of scheduled functions from this {who} "
+        f"(limit: {limits.max_scheduled_args_bytes} bytes)"
+    )
+
+
+def _check_delay(delay_ms: Any) -> None:
+    """Raise Convex's error for a delay that is not a finite non-negative number."""
+    if isinstance(delay_ms, bool) or not isinstance(delay_ms, (int, float)):
+        raise SchedulerError("`delayMs` must be a number")
+    if not math.isfinite(delay_ms):
+        raise SchedulerError("`delayMs` must be a finite number")
+    if delay_ms < 0:
+        raise SchedulerError("`delayMs` must be non-negative")
+
 
 def error_text(exc: BaseException) -> str:
     """The `error` string of a failed job, as a Convex user reads it."""
@@ -82,16 +109,14 @@ class SchedulerFacade:
 
     def run_after(self, delay_ms: Any, ref: Any, args: Any = None) -> Any:
         """Schedule `ref` to run `delay_ms` milliseconds from now; returns the job's Id."""
-        if isinstance(delay_ms, bool) or not isinstance(delay_ms, (int, float)):
-            raise SchedulerError("`delayMs` must be a number")
-        if not math.isfinite(delay_ms):
-            raise SchedulerError("`delayMs` must be a finite number")
-        if delay_ms < 0:
-            raise SchedulerError("`delayMs` must be non-negative")
-        if self._tx is not None:
-            self._tx.check_open()
-        now = self._scheduler.clock.now
-        job_id = self._scheduler.schedule(self, now + delay_ms, ref, args)
+        kind = type(delay_ms)
+        if (kind is not int and kind is not float) or not 0 <= delay_ms <= FIVE_YEARS_MS:  # NaN fails too
+            _check_delay(delay_ms)
+        tx = self._tx
+        if tx is not None and (not tx.open or tx.deadline is not None):
+            tx.check_open()
+        scheduler = self._scheduler
+        job_id = scheduler.schedule(self, scheduler.clock.now + delay_ms, ref, args)
         return Ready(job_id) if self._async else job_id
 
     def run_at(self, timestamp: Any, ref: Any, args: Any = None) -> Any:
@@ -137,6 +162,9 @@ class Scheduler:
         self.interrupts_pending = 0
         self.in_flight: dict[Any, str] = {}  # async actions running on the virtual loop
         self._virtual_loop: VirtualTimeLoop | None = None
+        self._paths: dict[Any, str] = {}
+        self._incoming: list[list[tuple[float, Any]]] = []  # committed jobs not in the heap yet
+        self.store.jobs_committed = self.jobs_committed
 
     # --- scheduling ------------------------------------------------------------
 
@@ -152,59 +180,85 @@ class Scheduler:
         except InvalidReferenceError as exc:
             raise SchedulerError(f"Cannot schedule {ref!r}: {exc}") from None
 
+    def _path(self, ref: Any) -> str:
+        """The path of a schedulable reference, remembered per reference."""
+        try:
+            return self._paths[ref]
+        except (KeyError, TypeError):
+            pass
+        path = self._resolve(ref)[0]
+        if len(self._paths) < 10_000:
+            try:
+                self._paths[ref] = path
+            except TypeError:
+                pass
+        return path
+
     def schedule(self, facade: SchedulerFacade, when: float, ref: Any, args: Any) -> Any:
         now = self.clock.now
-        if when - now > FIVE_YEARS_MS:
-            raise SchedulerError(f"Scheduled time {when} is more than 5 years in the future")
-        if now - when > FIVE_YEARS_MS:
+        if not -FIVE_YEARS_MS <= when - now <= FIVE_YEARS_MS:
+            if when > now:
+                raise SchedulerError(f"Scheduled time {when} is more than 5 years in the future")
             raise SchedulerError(f"Scheduled time {when} is more than 5 years in the past")
-        path, _fn = self._resolve(ref)
+        path = self._path(ref)
         if args is None:
             args = {}
-        if type(args) is not dict:
+        elif type(args) is not dict:
             raise SchedulerError(
                 f"The arguments of a scheduled function must be an object (a dict), got {type(args).__name__}: {args!r}"
             )
         copied, size = copy_value(args)
         budget = facade._budget
         limits = self.limits
-        who = "mutation"  # Convex's wording, whichever kind of function schedules
         budget.functions_scheduled += 1
-        if budget.functions_scheduled > limits.max_functions_scheduled:
-            raise LimitExceededError(
-                f"Too many functions scheduled by this {who} (limit: {limits.max_functions_scheduled})"
-            )
         budget.scheduled_args_bytes += size
-        if budget.scheduled_args_bytes > limits.max_scheduled_args_bytes:
-            raise LimitExceededError(
-                f"Too large total size of the arguments of scheduled functions from this {who} "
-                f"(limit: {limits.max_scheduled_args_bytes} bytes)"
-            )
-        canceled = facade._job_id is not None and self._state(facade._job_id) == "canceled"
-        body: dict[str, Any] = {"name": path, "args": [copied], "scheduledTime": when}
-        if canceled:
-            body["state"] = {"kind": "canceled"}
-            body["completedTime"] = now
-        else:
-            body["state"] = {"kind": "pending"}
+        if (budget.functions_scheduled > limits.max_functions_scheduled
+                or budget.scheduled_args_bytes > limits.max_scheduled_args_bytes):
+            _over_scheduling_limits(budget, limits)
         store = self.store
-        generation = None if self._running_generation is None else self._running_generation + 1
         if facade._tx is not None:
-            job_id = store.insert_system(JOBS, body)
+            # Written in the caller's transaction; the store hands the job over on commit.
+            job_id = store.insert_job(path, copied, when, _PENDING)
+            store.new_jobs.append((when, job_id))
+            return job_id
+        canceled = facade._job_id is not None and self._state(facade._job_id) == "canceled"
+        with self.runtime.lock:
             if canceled:
-                store.on_commit.append(lambda: self._push(now + RETENTION_MS, CLEANUP, job_id))
-            else:
-                store.on_commit.append(lambda: self._push_job(when, job_id, generation))
-        else:
-            with self.runtime.lock:
-                job_id = store.insert_system(JOBS, body)
-            if canceled:
+                job_id = store.insert_job(path, copied, when, _CANCELED, now)
                 self._push(now + RETENTION_MS, CLEANUP, job_id)
             else:
-                self._push_job(when, job_id, generation)
+                job_id = store.insert_job(path, copied, when, _PENDING)
+                self.jobs_committed([(when, job_id)])
         return job_id
 
+    def jobs_committed(self, jobs: list[tuple[float, Any]]) -> None:
+        """Queue jobs whose rows just committed (the store calls this); they join the heap when next read."""
+        self.pending_jobs += len(jobs)
+        if self._running_generation is not None and self._generations is not None:
+            generation = self._running_generation + 1
+            generations = self._generations
+            for _when, job_id in jobs:
+                generations[job_id] = generation
+        self._incoming.append(jobs)
+
+    def _take_incoming(self) -> None:
+        """Move committed jobs into the heap: one heapify for a big batch, pushes for a few."""
+        batches, self._incoming = self._incoming, []
+        heap = self.heap
+        order = self._order
+        added = sum(len(batch) for batch in batches)
+        if added * 8 > len(heap):
+            heap.extend([(when, next(order), JOB, job_id) for batch in batches for when, job_id in batch])
+            heapq.heapify(heap)
+        else:
+            push = heapq.heappush
+            for batch in batches:
+                for when, job_id in batch:
+                    push(heap, (when, next(order), JOB, job_id))
+
     def _push(self, when: float, kind: int, payload: Any) -> None:
+        if self._incoming:
+            self._take_incoming()  # keeps (due time, order) in the order things were scheduled
         heapq.heappush(self.heap, (when, next(self._order), kind, payload))
 
     def _push_job(self, when: float, job_id: Any, generation: int | None) -> None:
@@ -254,6 +308,8 @@ class Scheduler:
     # --- running due work ---------------------------------------------------------
 
     def next_due_time(self) -> float | None:
+        if self._incoming:
+            self._take_incoming()
         return self.heap[0][0] if self.heap else None
 
     def run_due(self, target: float, *, stop_when_no_jobs: bool = False) -> int:
@@ -262,6 +318,8 @@ class Scheduler:
         The cyclic garbage collector is paused meanwhile: a long drain otherwise spends
         most of its time re-walking the store's long-lived documents.
         """
+        if self._incoming:
+            self._take_incoming()
         if (not self.heap or self.heap[0][0] > target) and not self.in_flight:
             return 0
         collecting = gc.isenabled()
@@ -280,6 +338,8 @@ class Scheduler:
         while True:
             if stop_when_no_jobs and self.pending_jobs == 0 and not self.in_flight:
                 break
+            if self._incoming:
+                self._take_incoming()  # jobs the last run scheduled
             heap_next = heap[0][0] if heap else math.inf
             loop_next = self._loop.next_timer_ms() if self.in_flight else math.inf
             if loop_next <= heap_next:

@@ -9,6 +9,7 @@ every index stays a single sorted structure: a range read is O(log n + k).
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from itertools import islice
 from typing import Any, Callable, Iterator
 
@@ -74,15 +75,90 @@ def field_value(doc: dict[str, Any], path: str) -> Any:
     return value
 
 
+class CreationOrderKeys:
+    """The keys of a `by_creation_time` index: a plain list, appended to in creation order.
+
+    `_creationTime` only grows within a deployment, so a new document's key always
+    sorts last and an insert is an append. A delete leaves its key behind (readers
+    skip keys whose document is gone) until half the list is such leftovers, when
+    it is compacted; so every operation is O(1) amortized and a range is found by
+    bisection, O(log n). Keys that do arrive out of order (restored documents)
+    are inserted in place.
+    """
+
+    __slots__ = ("_keys", "_docs", "_dead")
+
+    def __init__(self, docs: dict[str, dict[str, Any]]) -> None:
+        self._keys: list[tuple[Any, ...]] = []
+        self._docs = docs
+        self._dead = 0
+
+    def __len__(self) -> int:
+        """How many keys the list holds, including those of deleted documents."""
+        return len(self._keys)
+
+    def add(self, key: tuple[Any, ...]) -> None:
+        keys = self._keys
+        if not keys or key > keys[-1]:
+            keys.append(key)
+            return
+        position = bisect_left(keys, key)
+        if position < len(keys) and keys[position] == key:
+            self._dead -= 1  # the key of a deleted document, back again (a rolled-back delete)
+        else:
+            keys.insert(position, key)
+
+    def remove(self, key: tuple[Any, ...]) -> None:
+        keys = self._keys
+        if keys and keys[-1] == key:
+            keys.pop()
+            return
+        self._dead += 1
+        if self._dead > 32 and self._dead * 2 > len(keys):
+            docs = self._docs
+            self._keys = [k for k in keys if k[-1] in docs]
+            self._dead = 0
+
+    def irange(self, minimum: Any, maximum: Any, inclusive: tuple[bool, bool], reverse: bool) -> Iterator[Any]:
+        keys = self._keys
+        low = 0 if minimum is None else (bisect_left if inclusive[0] else bisect_right)(keys, minimum)
+        high = len(keys) if maximum is None else (bisect_right if inclusive[1] else bisect_left)(keys, maximum)
+        if reverse:
+            return (keys[i] for i in range(high - 1, low - 1, -1))
+        return (keys[i] for i in range(low, high))
+
+    def chunk(self, minimum: Any, maximum: Any, inclusive: tuple[bool, bool], reverse: bool,
+              size: int) -> list[tuple[Any, ...]]:
+        """Up to `size` keys of the range, from its start (its end when `reverse`)."""
+        keys = self._keys
+        low = 0 if minimum is None else (bisect_left if inclusive[0] else bisect_right)(keys, minimum)
+        high = len(keys) if maximum is None else (bisect_right if inclusive[1] else bisect_left)(keys, maximum)
+        if reverse:
+            part = keys[max(low, high - size):high]
+            part.reverse()
+            return part
+        return keys[low:min(high, low + size)]
+
+
+class SortedKeys(SortedList):
+    """The keys of any other index: a SortedList, O(log n) for every change."""
+
+    def chunk(self, minimum: Any, maximum: Any, inclusive: tuple[bool, bool], reverse: bool,
+              size: int) -> list[tuple[Any, ...]]:
+        """Up to `size` keys of the range, from its start (its end when `reverse`)."""
+        return list(islice(self.irange(minimum, maximum, inclusive, reverse), size))
+
+
 class Index:
     """One sorted index: keys are (field sort keys..., _creationTime, _id)."""
 
     __slots__ = ("name", "fields", "keys", "key_of", "live")
 
-    def __init__(self, name: str, fields: tuple[str, ...], live: bool = True) -> None:
+    def __init__(self, name: str, fields: tuple[str, ...], live: bool = True,
+                 docs: dict[str, dict[str, Any]] | None = None) -> None:
         self.name = name
         self.fields = fields
-        self.keys: SortedList = SortedList()
+        self.keys: Any = CreationOrderKeys(docs) if docs is not None else SortedKeys()
         self.live = live  # False: not maintained until first used (see Table.use_index)
         if fields == ("_creationTime",):
             self.key_of: Callable[[dict[str, Any]], tuple[Any, ...]] = lambda d: (d["_creationTime"], d["_id"])
@@ -112,7 +188,8 @@ class Index:
 class Table:
     """A table's documents (by id) and its indexes."""
 
-    __slots__ = ("name", "number", "docs", "sizes", "indexes", "index_list", "validator", "is_system", "dirty")
+    __slots__ = ("name", "number", "docs", "sizes", "indexes", "index_list", "changing_indexes", "validator",
+                 "is_system", "dirty")
 
     def __init__(self, name: str, indexes: dict[str, tuple[str, ...]] | None = None, validator: Any = None) -> None:
         self.name = name
@@ -120,13 +197,15 @@ class Table:
         self.docs: dict[str, dict[str, Any]] = {}
         self.sizes: dict[str, int] = {}
         self.indexes: dict[str, Index] = {
-            "by_creation_time": Index("by_creation_time", ("_creationTime",)),
+            "by_creation_time": Index("by_creation_time", ("_creationTime",), docs=self.docs),
             # Rarely queried: built on first use, so writes do not pay for it until then.
             "by_id": Index("by_id", ("_id",), live=False),
         }
         for index_name, fields in (indexes or {}).items():
             self.indexes[index_name] = Index(index_name, fields)
         self.index_list = [index for index in self.indexes.values() if index.live]
+        # Indexes whose key can change when a document is replaced (not _creationTime's, not _id's).
+        self.changing_indexes = [index for index in self.index_list if index.name != "by_creation_time"]
         self.dirty: set[tuple[str, str]] | None = None  # (table, id) written since the last save, when persisted
         self.validator = validator
         self.is_system = name.startswith("_")
@@ -135,10 +214,17 @@ class Table:
         """The index called `name`, built now if it was not maintained yet."""
         index = self.indexes[name]
         if not index.live:
-            index.keys = SortedList(index.key_of(doc) for doc in self.docs.values())
+            index.keys = SortedKeys(index.key_of(doc) for doc in self.docs.values())
             index.live = True
             self.index_list.append(index)
         return index
+
+    def in_creation_order(self) -> list[dict[str, Any]]:
+        """Every document of the table, oldest first."""
+        docs = self.docs
+        keys = self.indexes["by_creation_time"].keys
+        keys = keys.chunk(None, None, (True, True), False, len(keys))
+        return [docs[key[-1]] for key in keys if key[-1] in docs]
 
     def add(self, doc: dict[str, Any], size: int) -> None:
         doc_id = doc["_id"]
@@ -163,7 +249,7 @@ class Table:
             self.dirty.add((self.name, doc_id))
         self.docs[doc_id] = new
         self.sizes[doc_id] = size
-        for index in self.index_list:
+        for index in self.changing_indexes:
             old_key = index.key_of(old)
             new_key = index.key_of(new)
             if old_key != new_key:
@@ -242,6 +328,10 @@ class Store:
         self.undo: list[tuple[Any, ...]] | None = None
         self.on_commit: list[Callable[[], None]] = []
         self.on_rollback: list[Callable[[], None]] = []
+        # Jobs scheduled by the transaction under way, as (due time, job id): handed to
+        # `jobs_committed` on commit, forgotten with their savepoint on rollback.
+        self.new_jobs: list[tuple[float, Id]] = []
+        self.jobs_committed: Callable[[list[tuple[float, Id]]], None] | None = None
         if schema is not None:
             numbers: dict[int, str] = {}
             for name, definition in schema.tables.items():
@@ -308,15 +398,16 @@ class Store:
         self.undo = []
         self.on_commit = []
         self.on_rollback = []
+        self.new_jobs = []
 
-    def savepoint(self) -> tuple[int, int, int]:
+    def savepoint(self) -> tuple[int, int, int, int]:
         assert self.undo is not None
-        return (len(self.undo), len(self.on_commit), len(self.on_rollback))
+        return (len(self.undo), len(self.on_commit), len(self.on_rollback), len(self.new_jobs))
 
-    def rollback_to(self, point: tuple[int, int, int]) -> None:
+    def rollback_to(self, point: tuple[int, int, int, int]) -> None:
         undo = self.undo
         assert undo is not None
-        mark, commit_mark, rollback_mark = point
+        mark, commit_mark, rollback_mark, jobs_mark = point
         while len(undo) > mark:
             entry = undo.pop()
             kind, table = entry[0], entry[1]
@@ -328,6 +419,7 @@ class Store:
             else:  # delete
                 table.add(entry[2], entry[3])
         del self.on_commit[commit_mark:]
+        del self.new_jobs[jobs_mark:]
         hooks = self.on_rollback[rollback_mark:]
         del self.on_rollback[rollback_mark:]
         for hook in reversed(hooks):
@@ -335,18 +427,23 @@ class Store:
 
     def commit(self) -> None:
         hooks = self.on_commit
+        jobs = self.new_jobs
         self.undo = None
         self.on_commit = []
         self.on_rollback = []
+        self.new_jobs = []
+        if jobs and self.jobs_committed is not None:
+            self.jobs_committed(jobs)
         for hook in hooks:
             hook()
 
     def rollback(self) -> None:
         if self.undo is not None:
-            self.rollback_to((0, 0, 0))
+            self.rollback_to((0, 0, 0, 0))
         self.undo = None
         self.on_commit = []
         self.on_rollback = []
+        self.new_jobs = []
 
     # --- writes ------------------------------------------------------------------
 
@@ -383,26 +480,72 @@ class Store:
         return body, size
 
     def insert(self, table: Table, value: Any, budget: Budget) -> Id:
-        body, size = self._checked(table, value, "insert")
-        self._sequence += 1
-        doc_id = make_id(table.name, self._sequence, table.number)
+        if type(value) is not dict or table.validator is not None:
+            body, size = self._checked(table, value, "insert")
+        else:
+            body, size = copy_value(value, "", 0, True)
+            if size > MAX_DOCUMENT_SIZE:
+                body, size = self._checked(table, value, "insert")  # raises the size error
+        self._sequence = sequence = self._sequence + 1
+        doc_id = make_id(table.name, sequence, table.number)
         body["_id"] = doc_id
-        body["_creationTime"] = self._next_creation_time()
+        now = float(self.clock.now)
+        if now <= self._last_creation_time:
+            now = self._next_creation_time()
+        else:
+            self._last_creation_time = now
+        body["_creationTime"] = now
         size += 40
-        budget.write(size)
+        budget.docs_written += 1
+        budget.bytes_written += size
+        if budget.docs_written > budget.limits.max_documents_written or \
+                budget.bytes_written > budget.limits.max_bytes_written:
+            budget.docs_written -= 1
+            budget.bytes_written -= size
+            budget.write(size)  # raises the limit's error
         table.add(body, size)
-        assert self.undo is not None
-        self.undo.append(("insert", table, doc_id))
+        self.undo.append(("insert", table, doc_id))  # type: ignore[union-attr]
         return doc_id
 
     def insert_system(self, table_name: str, body: dict[str, Any]) -> Id:
-        """Insert into a system table (no schema, no budget): the scheduler's job rows."""
+        """Insert into a system table (no schema, no budget): job and cron rows."""
         table = self.tables[table_name]
         self._sequence += 1
         doc_id = make_id(table_name, self._sequence, table.number)
         body["_id"] = doc_id
         body["_creationTime"] = self._next_creation_time()
         table.add(body, 100)
+        if self.undo is not None:
+            self.undo.append(("insert", table, doc_id))
+        return doc_id
+
+    def insert_job(self, path: str, args: dict[str, Any], when: float, state: dict[str, Any],
+                   completed: float | None = None) -> Id:
+        """A `_scheduled_functions` row, in the transaction under way if there is one.
+
+        The scheduler's hot path (one mutation may schedule thousands), so written out
+        in full rather than through `insert_system`.
+        """
+        table = self.tables["_scheduled_functions"]
+        self._sequence = sequence = self._sequence + 1
+        doc_id = make_id("_scheduled_functions", sequence, table.number)
+        now = float(self.clock.now)
+        if now <= self._last_creation_time:
+            now = self._next_creation_time()
+        else:
+            self._last_creation_time = now
+        if completed is None:
+            body = {"name": path, "args": [args], "scheduledTime": when, "state": state,
+                    "_id": doc_id, "_creationTime": now}
+        else:
+            body = {"name": path, "args": [args], "scheduledTime": when, "state": state,
+                    "completedTime": completed, "_id": doc_id, "_creationTime": now}
+        if table.dirty is not None:
+            table.dirty.add(("_scheduled_functions", doc_id))
+        table.docs[doc_id] = body
+        table.sizes[doc_id] = 100
+        for index in table.index_list:
+            index.keys.add(index.key_of(body))
         if self.undo is not None:
             self.undo.append(("insert", table, doc_id))
         return doc_id
@@ -506,7 +649,7 @@ class Store:
         """
         keys = index.keys
         while True:
-            chunk = list(islice(keys.irange(minimum, maximum, inclusive, reverse), batch))
+            chunk = keys.chunk(minimum, maximum, inclusive, reverse, batch)
             for key in chunk:
                 doc = docs.get(key[-1])
                 if doc is not None:

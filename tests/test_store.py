@@ -481,6 +481,46 @@ def test_by_creation_time_range(t: ConvexEmulator) -> None:
     assert [d["name"] for d in early] == ["early"]
 
 
+def test_creation_order_survives_deletes_and_rolled_back_deletes(loose: ConvexEmulator) -> None:
+    # Deleted documents leave their index keys behind until compaction: every read
+    # must still see exactly the live documents, in creation order, both ways.
+    ids = loose.run(lambda ctx: [ctx.db.insert("things", {"i": i}) for i in range(200)])
+    loose.run(lambda ctx: [ctx.db.delete(ids[i]) for i in range(200) if i % 3])  # 133 deletes: compacts
+    alive = [i for i in range(200) if i % 3 == 0]
+
+    def failing(ctx):
+        for i in [198, 195] + alive[:-2]:  # compacts again, mid-transaction
+            ctx.db.delete(ids[i])
+        raise RuntimeError("roll back")
+
+    with pytest.raises(RuntimeError):
+        loose.run(failing)
+    assert [d["i"] for d in all_docs(loose, "things")] == alive
+    desc = loose.query(lambda ctx: ctx.db.query("things").order("desc").collect())
+    assert [d["i"] for d in desc] == alive[::-1]
+    page = loose.query(lambda ctx: ctx.db.query("things").order("desc").take(3))
+    assert [d["i"] for d in page] == [198, 195, 192]
+    first = loose.query(lambda ctx: ctx.db.query("things").paginate({"numItems": 5, "cursor": None}))
+    assert [d["i"] for d in first["page"]] == [0, 3, 6, 9, 12]
+    rest = loose.query(lambda ctx: ctx.db.query("things").paginate({"numItems": 500, "cursor": first["continueCursor"]}))
+    assert [d["i"] for d in rest["page"]] == alive[5:]
+
+
+def test_rolled_back_inserts_leave_no_trace_in_creation_order(loose: ConvexEmulator) -> None:
+    loose.run(lambda ctx: ctx.db.insert("things", {"i": 0}))
+
+    def failing(ctx):
+        ctx.db.insert("things", {"i": 1})
+        ctx.db.insert("things", {"i": 2})
+        raise RuntimeError("roll back")
+
+    with pytest.raises(RuntimeError):
+        loose.run(failing)
+    loose.run(lambda ctx: ctx.db.insert("things", {"i": 3}))
+    assert [d["i"] for d in all_docs(loose, "things")] == [0, 3]
+    assert loose.query(lambda ctx: ctx.db.query("things").order("desc").first())["i"] == 3
+
+
 def test_by_id_index(t: ConvexEmulator) -> None:
     ids = [t.run(lambda ctx, n=n: ctx.db.insert("users", {"name": n})) for n in "abc"]
     found = t.query(lambda ctx: ctx.db.query("users").with_index("by_id", lambda q: q.eq("_id", ids[1])).collect())
