@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable
 
 from convex_py._functions import ConvexFunction
+from convex_py._references import FunctionReference
 from convex_py._values import as_id, copy_value
 from convex_py.errors import (
     ConvexError,
@@ -162,7 +163,7 @@ class Scheduler:
         self.interrupts_pending = 0
         self.in_flight: dict[Any, str] = {}  # async actions running on the virtual loop
         self._virtual_loop: VirtualTimeLoop | None = None
-        self._paths: dict[Any, str] = {}
+        self._paths: dict[str, str] = {}  # reference path or "module:fn" text -> resolved path
         self._incoming: list[list[tuple[float, Any]]] = []  # committed jobs not in the heap yet
         self.store.jobs_committed = self.jobs_committed
 
@@ -181,17 +182,17 @@ class Scheduler:
             raise SchedulerError(f"Cannot schedule {ref!r}: {exc}") from None
 
     def _path(self, ref: Any) -> str:
-        """The path of a schedulable reference, remembered per reference."""
-        try:
-            return self._paths[ref]
-        except (KeyError, TypeError):
-            pass
+        """The path of a schedulable reference, remembered per reference (by its path text)."""
+        key = ref._cached_path if type(ref) is FunctionReference else ref
+        if type(key) is str:
+            path = self._paths.get(key)
+            if path is not None:
+                return path
         path = self._resolve(ref)[0]
-        if len(self._paths) < 10_000:
-            try:
-                self._paths[ref] = path
-            except TypeError:
-                pass
+        if type(ref) is FunctionReference:
+            key = ref._cached_path
+        if type(key) is str and len(self._paths) < 10_000:
+            self._paths[key] = path
         return path
 
     def schedule(self, facade: SchedulerFacade, when: float, ref: Any, args: Any) -> Any:

@@ -673,3 +673,29 @@ def test_object_index_order_ignores_field_order() -> None:
     assert [d["i"] for d in docs] == [2, 3]
     same = t.query(lambda ctx: ctx.db.query("things").with_index("by_m", lambda q: q.eq("m", {"a": 2, "b": 1})).collect())
     assert [d["i"] for d in same] == [2]
+
+
+def test_a_dropped_emulator_is_freed_at_once_without_the_cycle_collector() -> None:
+    # A test suite makes an emulator per test: its documents must go when it does,
+    # not pile up until a full garbage collection pauses some later test.
+    import gc
+    import weakref
+
+    from convex_py import internal
+
+    t = ConvexEmulator(modules={"jobs": {"noop": noop}}, schema=SCHEMA, start_time=START)
+    t.run(lambda ctx: ctx.db.insert("users", {"name": "a"}))
+    t.run(lambda ctx: ctx.scheduler.run_after(5000, internal.jobs.noop))
+    caller = t.with_identity({"subject": "u1"})
+    store = weakref.ref(t.store)
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        del t
+        assert store() is not None  # a caller made from it keeps it alive and working
+        assert [d["name"] for d in caller.query(lambda ctx: ctx.db.query("users").collect())] == ["a"]
+        del caller
+        assert store() is None
+    finally:
+        if enabled:
+            gc.enable()
