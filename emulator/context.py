@@ -218,11 +218,14 @@ class SystemReader:
         return _ret(self._async, as_id(id_string, table_name))
 
 
-@with_camel_case_aliases
-class QueryCtx:
-    """The ctx of a query."""
+class _TransactionCtx:
+    """What the ctx of a query and of a mutation share: one transaction, made-on-use members."""
 
     __slots__ = ("db", "auth", "_runtime", "_tx", "_identity", "_async")
+
+    _db_class: Any = DatabaseReader
+    _role = "a query"
+    _writes = False  # a query run from a mutation shares its transaction, not its right to write
 
     def __init__(self, runtime: "Runtime", tx: "Transaction", identity: Any, is_async: bool) -> None:
         self._runtime = runtime
@@ -233,41 +236,47 @@ class QueryCtx:
     @property
     def _runtime_crons(self) -> Any:
         """The backend of `convex_py.crons.Crons` for this function."""
-        return self._runtime.runtime_crons.backend(self._tx, False)
+        return self._runtime.runtime_crons.backend(self._tx, self._writes)
 
     def _wrap_result(self, value: Any) -> Any:
         return _ret(self._async, value)
 
     def __getattr__(self, name: str) -> Any:
-        # `db` and `auth` are made on first use (many functions touch only one of them).
+        # Members are made on first use (many functions touch only `db`), then kept in their slot.
         if name == "db":
-            self.db = db = DatabaseReader(self._tx, self._async)
+            self.db = db = self._db_class(self._tx, self._async)
             return db
         if name == "auth":
             self.auth = auth = Auth(self._identity, self._async)
             return auth
-        raise AttributeError(_missing_member(name, "a query"))
+        return self._member(name)
+
+    def _member(self, name: str) -> Any:
+        raise AttributeError(_missing_member(name, self._role))
 
 
 @with_camel_case_aliases
-class MutationCtx:
-    """The ctx of a mutation: reads, writes and scheduling, all in one transaction."""
+class QueryCtx(_TransactionCtx):
+    """The ctx of a query: `db` (reads only) and `auth`."""
 
-    __slots__ = ("db", "auth", "_runtime", "_tx", "_identity", "_async", "_scheduler")
+    __slots__ = ()
 
-    def __init__(self, runtime: "Runtime", tx: "Transaction", identity: Any, is_async: bool) -> None:
-        self._runtime = runtime
-        self._tx = tx
-        self._identity = identity
-        self._async = is_async
-        self._scheduler: Any = None
 
-    @property
-    def scheduler(self) -> Any:
-        """Schedule functions; the jobs commit or vanish with this mutation."""
-        if self._scheduler is None:
-            self._scheduler = self._runtime.scheduler_for(self._tx, None, self._async)
-        return self._scheduler
+@with_camel_case_aliases
+class MutationCtx(_TransactionCtx):
+    """The ctx of a mutation: reads, writes and scheduling (`scheduler`), all in one transaction."""
+
+    __slots__ = ("scheduler",)
+
+    _db_class = DatabaseWriter
+    _role = "a mutation"
+    _writes = True
+
+    def _member(self, name: str) -> Any:
+        if name == "scheduler":  # its jobs commit or vanish with this mutation
+            self.scheduler = scheduler = self._runtime.scheduler_for(self._tx, None, self._async)
+            return scheduler
+        return super()._member(name)
 
     def run_query(self, ref: Any, args: Any = None) -> Any:
         """Run a query in this same transaction."""
@@ -276,24 +285,6 @@ class MutationCtx:
     def run_mutation(self, ref: Any, args: Any = None) -> Any:
         """Run a mutation nested in this transaction; if it raises, only its own writes roll back."""
         return _ret(self._async, self._runtime.nested_mutation(ref, args, self._identity, self._tx))
-
-    @property
-    def _runtime_crons(self) -> Any:
-        """The backend of `convex_py.crons.Crons` for this function."""
-        return self._runtime.runtime_crons.backend(self._tx, True)
-
-    def _wrap_result(self, value: Any) -> Any:
-        return _ret(self._async, value)
-
-    def __getattr__(self, name: str) -> Any:
-        # `db` and `auth` are made on first use (many functions touch only one of them).
-        if name == "db":
-            self.db = db = DatabaseWriter(self._tx, self._async)
-            return db
-        if name == "auth":
-            self.auth = auth = Auth(self._identity, self._async)
-            return auth
-        raise AttributeError(_missing_member(name, "a mutation"))
 
 
 @with_camel_case_aliases
