@@ -108,6 +108,11 @@ def ticks(ctx, args):
     return [t["label"] for t in ctx.db.query("ticks").collect()]
 
 
+@mutation
+def register_through_a_query(ctx, args):
+    return ctx.run_query(internal.m.register_from_query, {})
+
+
 MODULES = {"m": {name: value for name, value in globals().items() if hasattr(value, "kind") and name[0] != "_"}}
 
 
@@ -320,6 +325,10 @@ def test_registering_a_query_or_a_missing_function_is_refused(t):
 def test_register_from_a_query_is_refused(t):
     with pytest.raises(ReadOnlyError):
         t.query("m:register_from_query")
+    # A query run by a mutation shares its transaction, not its right to write.
+    with pytest.raises(ReadOnlyError):
+        t.mutation("m:register_through_a_query")
+    assert t.query("m:list_crons") == []
 
 
 # --- get, list, pause, resume, delete -----------------------------------------------------
