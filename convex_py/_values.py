@@ -110,7 +110,9 @@ def decode_id(value: str) -> tuple[int, int] | None:
     except (ValueError, TypeError):
         return None
     number, scrambled, check = whole >> 96, (whole >> 32) & _MASK64, whole & _MASK32
-    if check != _check_word(number, scrambled) or "%032x" % whole != value:
+    if check != _check_word(number, scrambled) and check != zlib.crc32((whole >> 32).to_bytes(12, "big")):
+        return None  # earlier versions made a crc32 check word: their ids (say, in a --db file) stay valid
+    if "%032x" % whole != value:
         return None
     return number, (scrambled * _UNSCRAMBLE) & _MASK64
 

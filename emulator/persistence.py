@@ -119,8 +119,9 @@ class Persistence:
     def _restore_jobs(self) -> None:
         scheduler = self.emulator._scheduler
         now = self.emulator.now
-        jobs = self.emulator.store.tables[JOBS]
-        for job_id, job in list(jobs.docs.items()):
+        # In creation order: jobs due at the same time run in the order they were scheduled.
+        for job in self.emulator.store.tables[JOBS].in_creation_order():
+            job_id = job["_id"]
             kind = job["state"]["kind"]
             if kind == "pending":
                 scheduler._push_job(job["scheduledTime"], job_id, None)
@@ -131,7 +132,8 @@ class Persistence:
         runtime_crons = self.emulator._runtime.runtime_crons
         from .runtime_crons import TABLE, _Job
 
-        for job_id, row in self.emulator.store.tables[TABLE].docs.items():
+        for row in self.emulator.store.tables[TABLE].in_creation_order():
+            job_id = row["_id"]
             job = runtime_crons.jobs[job_id] = _Job(runtime_crons, job_id)
             if not row["paused"]:
                 job.start(now, row["schedule"])

@@ -232,7 +232,7 @@ class RuntimeCronsBackend:
             job = runner.jobs[job_id] = _Job(runner, job_id)
             job.start(now, normalized)
 
-        self.store.on_commit.append(activate)
+        self.store.after_commit(activate)
         return job_id
 
     def get(self, *, id: Any = None, name: Any = None) -> dict[str, Any] | None:
@@ -263,7 +263,7 @@ class RuntimeCronsBackend:
             else:
                 job.start(now, schedule)
 
-        self.store.on_commit.append(apply)
+        self.store.after_commit(apply)
         return None
 
     def delete(self, *, id: Any = None, name: Any = None) -> None:
@@ -278,5 +278,5 @@ class RuntimeCronsBackend:
             if job is not None:
                 job.stop()
 
-        self.store.on_commit.append(apply)
+        self.store.after_commit(apply)
         return None

@@ -295,7 +295,7 @@ class Scheduler:
                     self._push(now + RETENTION_MS, CLEANUP, job_id)
 
                 if in_transaction:
-                    self.store.on_commit.append(canceled)
+                    self.store.after_commit(canceled)
                 else:
                     canceled()
             elif kind in ("success", "failed"):
@@ -439,7 +439,7 @@ class Scheduler:
         def mark_success(tx: "Transaction") -> None:
             now = self.clock.now
             self.store.update_system(JOBS, job_id, {"state": {"kind": "success"}, "completedTime": now})
-            self.store.on_commit.append(lambda: self._push(now + RETENTION_MS, CLEANUP, job_id))
+            self.store.after_commit(lambda: self._push(now + RETENTION_MS, CLEANUP, job_id))
 
         try:
             runtime.run_mutation(path, fn, args, None, before_commit=mark_success)

@@ -326,7 +326,8 @@ class Store:
         self._last_creation_time = -math.inf
         self.dirty: set[tuple[str, str]] | None = None  # set by persistence: what to save next
         self.undo: list[tuple[Any, ...]] | None = None
-        self.on_commit: list[Callable[[], None]] = []
+        # (jobs scheduled before it, hook): run on commit, in the order they were added.
+        self.on_commit: list[tuple[int, Callable[[], None]]] = []
         self.on_rollback: list[Callable[[], None]] = []
         # Jobs scheduled by the transaction under way, as (due time, job id): handed to
         # `jobs_committed` on commit, forgotten with their savepoint on rollback.
@@ -425,17 +426,27 @@ class Store:
         for hook in reversed(hooks):
             hook()
 
+    def after_commit(self, hook: Callable[[], None]) -> None:
+        """Run `hook` if the transaction under way commits (dropped with its savepoint otherwise)."""
+        self.on_commit.append((len(self.new_jobs), hook))
+
     def commit(self) -> None:
+        """End the transaction: hand over its jobs and run its hooks, in the order they came."""
         hooks = self.on_commit
         jobs = self.new_jobs
         self.undo = None
         self.on_commit = []
         self.on_rollback = []
         self.new_jobs = []
-        if jobs and self.jobs_committed is not None:
-            self.jobs_committed(jobs)
-        for hook in hooks:
+        handover = self.jobs_committed if jobs else None
+        handed = 0
+        for jobs_before, hook in hooks:
+            if handover is not None and jobs_before > handed:
+                handover(jobs[handed:jobs_before])
+                handed = jobs_before
             hook()
+        if handover is not None and len(jobs) > handed:
+            handover(jobs[handed:] if handed else jobs)
 
     def rollback(self) -> None:
         if self.undo is not None:

@@ -58,8 +58,13 @@ def fail(ctx, args):
     raise ConvexError({"code": 7})
 
 
+@internal_mutation(args={"tag": v.int64()})
+def tag(ctx, args):
+    ctx.db.insert("tags", {"tag": args["tag"]})
+
+
 MODULES = {"m": {"store_count": store_count, "counts": counts, "whoami": whoami, "later": later, "mark": mark,
-                 "marks": marks, "fail": fail}}
+                 "marks": marks, "fail": fail, "tag": tag}}
 
 
 @pytest.fixture
@@ -237,6 +242,24 @@ def test_after_downtime_an_overdue_cron_runs_once_and_the_missed_runs_are_skippe
         out = capsys.readouterr().out
         assert "convex-py dev: Skipping 9 run(s) of job every second because multiple scheduled runs are in the past" in out \
             or "convex-py dev: Skipping 10 run(s) of job every second" in out
+    finally:
+        second.httpd.server_close()
+        second.persistence.close()
+
+
+def test_after_a_restart_jobs_due_together_still_run_in_scheduling_order(tmp_path):
+    db = str(tmp_path / "state.sqlite")
+    first = DevServer(ConvexEmulator(modules=MODULES), port=0, db=db)
+    first.emulator.run(lambda ctx: [ctx.scheduler.run_after(1000, internal.m.tag, {"tag": i}) for i in range(30)])
+    first.save()
+    first.httpd.server_close()
+    first.persistence.close()
+    second = DevServer(ConvexEmulator(modules=MODULES), port=0, db=db)
+    try:
+        t = second.emulator
+        assert [job["args"][0]["tag"] for job in t.scheduled_functions()] == list(range(30))
+        t.advance(60_000)
+        assert t.query(lambda ctx: [d["tag"] for d in ctx.db.query("tags").collect()]) == list(range(30))
     finally:
         second.httpd.server_close()
         second.persistence.close()

@@ -109,6 +109,18 @@ def ticks(ctx, args):
 
 
 @mutation
+def register_then_schedule(ctx, args):
+    crons.register(ctx, {"kind": "interval", "ms": 1000}, internal.m.tick, {"label": "cron"}, name="c")
+    ctx.scheduler.run_after(1000, internal.m.tick, {"label": "job"})
+
+
+@mutation
+def schedule_then_register(ctx, args):
+    ctx.scheduler.run_after(1000, internal.m.tick, {"label": "job"})
+    crons.register(ctx, {"kind": "interval", "ms": 1000}, internal.m.tick, {"label": "cron"}, name="c")
+
+
+@mutation
 def register_through_a_query(ctx, args):
     return ctx.run_query(internal.m.register_from_query, {})
 
@@ -312,6 +324,16 @@ def test_not_found_by_id_of_a_deleted_cron(t, method):
     with pytest.raises(CronNotFoundError) as info:
         t.mutation(method, {"id": job_id})
     assert str(info.value) == f'Cron "{job_id}" not found'
+
+
+@pytest.mark.parametrize("mutation_name, expected", [
+    ("m:register_then_schedule", ["cron", "job"]),
+    ("m:schedule_then_register", ["job", "cron"]),
+])
+def test_a_cron_and_a_job_due_together_run_in_the_order_the_mutation_made_them(t, mutation_name, expected):
+    t.mutation(mutation_name)
+    t.advance(1000)
+    assert t.query("m:ticks") == expected
 
 
 def test_registering_a_query_or_a_missing_function_is_refused(t):

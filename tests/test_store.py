@@ -69,6 +69,21 @@ def test_insert_returns_an_id_that_knows_its_table(t: ConvexEmulator) -> None:
     assert set(doc) == {"_id", "_creationTime", "name"}
 
 
+def test_ids_in_the_earlier_crc32_format_are_still_ids(t: ConvexEmulator) -> None:
+    # Ids saved by earlier versions (a --db file, a client's copy) must keep working.
+    import struct
+    import zlib
+
+    from convex_py._values import decode_id, table_number
+
+    number = table_number("users")
+    head = struct.pack(">IQ", number, (41 * 0x9E3779B97F4A7C15) & ((1 << 64) - 1))
+    old = (head + zlib.crc32(head).to_bytes(4, "big")).hex()
+    assert decode_id(old) == (number, 41)
+    assert t.query(lambda ctx: ctx.db.normalize_id("users", old)) == old
+    assert decode_id(old[:-1] + ("0" if old[-1] != "0" else "1")) is None  # a wrong check word is not an id
+
+
 def test_ids_are_unique(t: ConvexEmulator) -> None:
     ids = t.run(lambda ctx: [ctx.db.insert("users", {"name": str(i)}) for i in range(50)])
     assert len(set(ids)) == 50
