@@ -10,6 +10,7 @@ follows the work done, never the time travelled.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import gc
 import heapq
 import itertools
@@ -47,6 +48,10 @@ TRANSIENT_ACTION_ERROR = "Transient error while executing action"
 
 # Kinds of heap entries.
 JOB, CRON, CLEANUP = 0, 1, 2
+
+# The generation of the scheduled action a task of the virtual loop runs: it outlives the
+# action's first await, so what the action schedules later still counts toward max_iterations.
+_action_generation: contextvars.ContextVar[int | None] = contextvars.ContextVar("convex_py_generation", default=None)
 
 # Job states shared by new rows (rows are never changed in place: a new state is a new dict).
 _PENDING: dict[str, Any] = {"kind": "pending"}
@@ -235,8 +240,11 @@ class Scheduler:
     def jobs_committed(self, jobs: list[tuple[float, Any]]) -> None:
         """Queue jobs whose rows just committed (the store calls this); they join the heap when next read."""
         self.pending_jobs += len(jobs)
-        if self._running_generation is not None and self._generations is not None:
-            generation = self._running_generation + 1
+        parent = _action_generation.get()
+        if parent is None:
+            parent = self._running_generation
+        if parent is not None and self._generations is not None:
+            generation = parent + 1
             generations = self._generations
             for _when, job_id in jobs:
                 generations[job_id] = generation
@@ -478,7 +486,9 @@ class Scheduler:
                 on_done(None)
             return
         loop = self._loop
-        task = loop.create_task(runtime.action_coroutine_for(path, fn, args, None, job_id))
+        context = contextvars.copy_context()
+        context.run(_action_generation.set, self._running_generation)
+        task = loop.create_task(runtime.action_coroutine_for(path, fn, args, None, job_id), context=context)
         self.in_flight[task] = path
 
         def finished(task: "asyncio.Task[Any]") -> None:

@@ -35,7 +35,23 @@ def forever(ctx, args):
     ctx.scheduler.run_after(0, internal.m.forever)
 
 
-MODULES = {"m": {"slow": slow, "note": note, "notes": notes, "forever": forever}}
+@internal_action
+async def forever_after_a_sleep(ctx, args):
+    # Each run sleeps, then schedules the next: time moves, so only the generation count can stop it.
+    await asyncio.sleep(1)
+    if args.get("via_mutation"):
+        await ctx.run_mutation(internal.m.schedule_sleeper, {})
+    else:
+        await ctx.scheduler.run_after(0, internal.m.forever_after_a_sleep, {})
+
+
+@internal_mutation
+def schedule_sleeper(ctx, args):
+    ctx.scheduler.run_after(0, internal.m.forever_after_a_sleep, {"via_mutation": True})
+
+
+MODULES = {"m": {"slow": slow, "note": note, "notes": notes, "forever": forever,
+                 "forever_after_a_sleep": forever_after_a_sleep, "schedule_sleeper": schedule_sleeper}}
 
 
 @pytest.fixture
@@ -95,6 +111,17 @@ def test_cancel_a_sleeping_action_keeps_it_running_and_cancels_what_it_schedules
     assert job_state(t, job_id) == "canceled"
     [later] = [j for j in t.scheduled_functions() if j["name"] == "m:note"]
     assert later["state"] == {"kind": "canceled"}
+
+
+@pytest.mark.parametrize("via_mutation", [False, True])
+def test_finish_all_stops_an_action_that_reschedules_itself_after_an_await(t, via_mutation):
+    t.run(lambda ctx: ctx.scheduler.run_after(0, internal.m.forever_after_a_sleep, {"via_mutation": via_mutation}))
+    with pytest.raises(RunawaySchedulingError, match="after 5 iterations"):
+        t.finish_all_scheduled_functions(max_iterations=5)
+    # Five generations ran, each one virtual second long; the sixth is left pending.
+    assert t.now == T0 + 5000
+    assert len(t.scheduled_functions("success")) == 5
+    assert len(t.scheduled_functions("pending")) == 1
 
 
 def test_advance_stops_a_run_after_zero_loop(t):
