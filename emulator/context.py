@@ -85,7 +85,7 @@ class DatabaseReader:
         tx = self._tx
         tx.check_open()
         table, doc_id = self._doc_table(args, "get")
-        doc = None if table is None else tx.store.get(table, doc_id, tx.budget)
+        doc = None if table is None else tx.store.get(table, doc_id, tx)
         return _ret(self._async, doc)
 
     def query(self, table_name: str) -> QueryBuilder:
@@ -146,7 +146,7 @@ class DatabaseWriter(DatabaseReader):
             if isinstance(table_name, str) and table_name.startswith("_"):
                 raise InvalidTableError(f"Cannot write to system table {table_name!r}.")
             table = store.table(table_name, for_write=True)
-        doc_id = store.insert(table, value, tx.budget)
+        doc_id = store.insert(table, value, tx)
         return Ready(doc_id) if self._async else doc_id
 
     def _write_target(self, args: tuple[Any, ...], method: str) -> tuple[Any, str, Any]:
@@ -167,7 +167,7 @@ class DatabaseWriter(DatabaseReader):
         tx = self._tx
         tx.check_open()
         table, doc_id, value = self._write_target(args, "patch")
-        tx.store.patch(table, doc_id, value, tx.budget)
+        tx.store.patch(table, doc_id, value, tx)
         return _ret(self._async, None)
 
     def replace(self, *args: Any) -> Any:
@@ -175,7 +175,7 @@ class DatabaseWriter(DatabaseReader):
         tx = self._tx
         tx.check_open()
         table, doc_id, value = self._write_target(args, "replace")
-        tx.store.replace(table, doc_id, value, tx.budget)
+        tx.store.replace(table, doc_id, value, tx)
         return _ret(self._async, None)
 
     def delete(self, *args: Any) -> Any:
@@ -185,7 +185,7 @@ class DatabaseWriter(DatabaseReader):
         table, doc_id = self._doc_table(args, "delete")
         if table is None:
             raise DocumentNotFoundError(f"Delete on nonexistent document ID {doc_id}")
-        tx.store.delete(table, doc_id, tx.budget)
+        tx.store.delete(table, doc_id, tx)
         return _ret(self._async, None)
 
 
@@ -203,7 +203,7 @@ class SystemReader:
         tx = self._tx
         tx.check_open()
         table, doc_id = DatabaseReader._doc_table(self, args, "get", system=True)  # type: ignore[arg-type]
-        doc = None if table is None else tx.store.get(table, doc_id, tx.budget)
+        doc = None if table is None else tx.store.get(table, doc_id, tx)
         return _ret(self._async, doc)
 
     def query(self, table_name: str) -> QueryBuilder:

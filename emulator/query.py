@@ -464,7 +464,7 @@ class QueryBuilder:
                     maximum, inclusive = start_after, (True, False)
             elif start_after > minimum:
                 minimum, inclusive = start_after, (False, True)
-        budget = tx.budget
+        budget = tx
         budget.range_read()
         sizes = table.sizes
         filters = self._filters

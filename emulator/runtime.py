@@ -55,16 +55,16 @@ def check_deadline(deadline: float | None, seconds: float | None) -> None:
         raise LimitExceededError(f"Function execution timed out (maximum duration: {seconds:g}s)")
 
 
-class Transaction:
-    """One top-level query or mutation: its budget, and whether it is still running."""
+class Transaction(Budget):
+    """One top-level query or mutation: its budget (it is one), and whether it is still running."""
 
-    __slots__ = ("store", "budget", "writable", "open", "runtime", "deadline")
+    __slots__ = ("store", "writable", "open", "runtime", "deadline")
 
     def __init__(self, runtime: "Runtime", writable: bool) -> None:
+        limits = runtime.limits
+        Budget.__init__(self, limits)
         self.runtime = runtime
         self.store = runtime.store
-        limits = runtime.limits
-        self.budget = Budget(limits)
         self.writable = writable
         self.open = True
         timeout = limits.query_mutation_timeout

@@ -111,7 +111,7 @@ class SchedulerFacade:
         self._tx = tx
         self._job_id = job_id
         self._async = is_async
-        self._budget: Any = tx.budget if tx is not None else _ActionBudget()
+        self._budget: Any = tx if tx is not None else _ActionBudget()
 
     def run_after(self, delay_ms: Any, ref: Any, args: Any = None) -> Any:
         """Schedule `ref` to run `delay_ms` milliseconds from now; returns the job's Id."""
