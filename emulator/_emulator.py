@@ -187,11 +187,11 @@ class ConvexEmulator(_Caller):
         try:
             self._scheduler.close()
             self._scheduler.heap.clear()
+            self._runtime.runtime_crons.jobs.clear()
             self._runtime.scheduler = None
             self._runtime.runtime_crons = None
+            self._crons.jobs.clear()
             self.store.jobs_committed = None
-            self.store.tables.clear()
-            self.store.tables_by_number.clear()
         except Exception:  # a half-built emulator, or interpreter shutdown
             pass
 

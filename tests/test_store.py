@@ -711,6 +711,14 @@ def test_a_dropped_emulator_is_freed_at_once_without_the_cycle_collector() -> No
         assert [d["name"] for d in caller.query(lambda ctx: ctx.db.query("users").collect())] == ["a"]
         del caller
         assert store() is None
+        # Likewise with deployed cron jobs waiting in the heap.
+        from pathlib import Path
+
+        crons_app = ConvexEmulator(Path(__file__).resolve().parent.parent / "fixtures" / "crons", start_time=START)
+        crons_app.advance(hours=1)
+        store = weakref.ref(crons_app.store)
+        del crons_app
+        assert store() is None
     finally:
         if enabled:
             gc.enable()
