@@ -95,7 +95,7 @@ def make_id(table: str, sequence: int, number: int | None = None) -> Id:
     if number is None:
         number = table_number(table)
     scrambled = (sequence * _SCRAMBLE) & _MASK64
-    check = ((scrambled ^ (scrambled >> 32) ^ number) * 0x9E3779B1) & _MASK32
+    check = _check_word(number, scrambled)
     self = str.__new__(Id, ((number << 96) | (scrambled << 32) | check).to_bytes(16, "big").hex())
     self.table = table
     return self

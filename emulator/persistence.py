@@ -124,7 +124,7 @@ class Persistence:
             job_id = job["_id"]
             kind = job["state"]["kind"]
             if kind == "pending":
-                scheduler._push_job(job["scheduledTime"], job_id, None)
+                scheduler.jobs_committed([(job["scheduledTime"], job_id)])
             elif kind == "inProgress":
                 scheduler._finish(job_id, {"kind": "failed", "error": TRANSIENT_ACTION_ERROR})
             else:

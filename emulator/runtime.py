@@ -67,8 +67,7 @@ class Transaction(Budget):
         self.store = runtime.store
         self.writable = writable
         self.open = True
-        timeout = limits.query_mutation_timeout
-        self.deadline = None if timeout is None else _REAL_CLOCK[0]() + timeout
+        self.deadline = deadline_after(limits.query_mutation_timeout)
 
     def check_open(self) -> None:
         if self.deadline is not None:

@@ -222,18 +222,21 @@ class Scheduler:
                 or budget.scheduled_args_bytes > limits.max_scheduled_args_bytes):
             _over_scheduling_limits(budget, limits)
         store = self.store
+        body = {"name": path, "args": [copied], "scheduledTime": when, "state": _PENDING}
         if facade._tx is not None:
             # Written in the caller's transaction; the store hands the job over on commit.
-            job_id = store.insert_job(path, copied, when, _PENDING)
+            job_id = store.insert_system(JOBS, body)
             store.new_jobs.append((when, job_id))
             return job_id
         canceled = facade._job_id is not None and self._state(facade._job_id) == "canceled"
+        if canceled:
+            body["state"] = _CANCELED
+            body["completedTime"] = now
         with self.runtime.lock:
+            job_id = store.insert_system(JOBS, body)
             if canceled:
-                job_id = store.insert_job(path, copied, when, _CANCELED, now)
                 self._push(now + RETENTION_MS, CLEANUP, job_id)
             else:
-                job_id = store.insert_job(path, copied, when, _PENDING)
                 self.jobs_committed([(when, job_id)])
         return job_id
 
@@ -269,12 +272,6 @@ class Scheduler:
         if self._incoming:
             self._take_incoming()  # keeps (due time, order) in the order things were scheduled
         heapq.heappush(self.heap, (when, next(self._order), kind, payload))
-
-    def _push_job(self, when: float, job_id: Any, generation: int | None) -> None:
-        self.pending_jobs += 1
-        if generation is not None and self._generations is not None:
-            self._generations[job_id] = generation
-        self._push(when, JOB, job_id)
 
     def _job(self, job_id: Any) -> dict[str, Any] | None:
         return self.store.tables[JOBS].docs.get(job_id)

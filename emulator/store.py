@@ -119,14 +119,6 @@ class CreationOrderKeys:
             self._keys = [k for k in keys if k[-1] in docs]
             self._dead = 0
 
-    def irange(self, minimum: Any, maximum: Any, inclusive: tuple[bool, bool], reverse: bool) -> Iterator[Any]:
-        keys = self._keys
-        low = 0 if minimum is None else (bisect_left if inclusive[0] else bisect_right)(keys, minimum)
-        high = len(keys) if maximum is None else (bisect_right if inclusive[1] else bisect_left)(keys, maximum)
-        if reverse:
-            return (keys[i] for i in range(high - 1, low - 1, -1))
-        return (keys[i] for i in range(low, high))
-
     def chunk(self, minimum: Any, maximum: Any, inclusive: tuple[bool, bool], reverse: bool,
               size: int) -> list[tuple[Any, ...]]:
         """Up to `size` keys of the range, from its start (its end when `reverse`)."""
@@ -491,72 +483,27 @@ class Store:
         return body, size
 
     def insert(self, table: Table, value: Any, budget: Budget) -> Id:
-        if type(value) is not dict or table.validator is not None:
-            body, size = self._checked(table, value, "insert")
-        else:
-            body, size = copy_value(value, "", 0, True)
-            if size > MAX_DOCUMENT_SIZE:
-                body, size = self._checked(table, value, "insert")  # raises the size error
-        self._sequence = sequence = self._sequence + 1
-        doc_id = make_id(table.name, sequence, table.number)
+        body, size = self._checked(table, value, "insert")
+        self._sequence += 1
+        doc_id = make_id(table.name, self._sequence, table.number)
         body["_id"] = doc_id
-        now = float(self.clock.now)
-        if now <= self._last_creation_time:
-            now = self._next_creation_time()
-        else:
-            self._last_creation_time = now
-        body["_creationTime"] = now
+        body["_creationTime"] = self._next_creation_time()
         size += 40
-        budget.docs_written += 1
-        budget.bytes_written += size
-        if budget.docs_written > budget.limits.max_documents_written or \
-                budget.bytes_written > budget.limits.max_bytes_written:
-            budget.docs_written -= 1
-            budget.bytes_written -= size
-            budget.write(size)  # raises the limit's error
+        budget.write(size)
         table.add(body, size)
-        self.undo.append(("insert", table, doc_id))  # type: ignore[union-attr]
+        assert self.undo is not None
+        self.undo.append(("insert", table, doc_id))
         return doc_id
 
     def insert_system(self, table_name: str, body: dict[str, Any]) -> Id:
-        """Insert into a system table (no schema, no budget): job and cron rows."""
+        """Insert into a system table (no schema, no budget): job and cron rows, in the
+        transaction under way if there is one."""
         table = self.tables[table_name]
         self._sequence += 1
         doc_id = make_id(table_name, self._sequence, table.number)
         body["_id"] = doc_id
         body["_creationTime"] = self._next_creation_time()
         table.add(body, 100)
-        if self.undo is not None:
-            self.undo.append(("insert", table, doc_id))
-        return doc_id
-
-    def insert_job(self, path: str, args: dict[str, Any], when: float, state: dict[str, Any],
-                   completed: float | None = None) -> Id:
-        """A `_scheduled_functions` row, in the transaction under way if there is one.
-
-        The scheduler's hot path (one mutation may schedule thousands), so written out
-        in full rather than through `insert_system`.
-        """
-        table = self.tables["_scheduled_functions"]
-        self._sequence = sequence = self._sequence + 1
-        doc_id = make_id("_scheduled_functions", sequence, table.number)
-        now = float(self.clock.now)
-        if now <= self._last_creation_time:
-            now = self._next_creation_time()
-        else:
-            self._last_creation_time = now
-        if completed is None:
-            body = {"name": path, "args": [args], "scheduledTime": when, "state": state,
-                    "_id": doc_id, "_creationTime": now}
-        else:
-            body = {"name": path, "args": [args], "scheduledTime": when, "state": state,
-                    "completedTime": completed, "_id": doc_id, "_creationTime": now}
-        if table.dirty is not None:
-            table.dirty.add(("_scheduled_functions", doc_id))
-        table.docs[doc_id] = body
-        table.sizes[doc_id] = 100
-        for index in table.index_list:
-            index.keys.add(index.key_of(body))
         if self.undo is not None:
             self.undo.append(("insert", table, doc_id))
         return doc_id
