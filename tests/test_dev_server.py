@@ -210,8 +210,7 @@ def test_a_restart_with_db_keeps_data_and_pending_jobs(tmp_path):
         assert sorted(t for t, in third.persistence.db.execute("SELECT tbl FROM documents")) == [
             "_scheduled_functions", "counts", "marks"]
     finally:
-        third.httpd.server_close()
-        third.persistence.close()
+        third.stop()
 
 
 def test_print_inside_a_function_comes_back_as_log_lines(server):
@@ -229,9 +228,7 @@ def test_after_downtime_an_overdue_cron_runs_once_and_the_missed_runs_are_skippe
     start = time.time() * 1000 - 10_000
     first = DevServer(ConvexEmulator(modules=modules, start_time=start), port=0, db=db)
     first.emulator.advance_to(start)  # the deploy-time run
-    first.save()
-    first.httpd.server_close()
-    first.persistence.close()
+    first.stop()  # saves to the --db file
     # Down for ~10 s: restart on the real clock.
     second = DevServer(ConvexEmulator(modules=modules), port=0, tick_seconds=0.01, db=db)
     try:
@@ -243,17 +240,14 @@ def test_after_downtime_an_overdue_cron_runs_once_and_the_missed_runs_are_skippe
         assert "convex-py dev: Skipping 9 run(s) of job every second because multiple scheduled runs are in the past" in out \
             or "convex-py dev: Skipping 10 run(s) of job every second" in out
     finally:
-        second.httpd.server_close()
-        second.persistence.close()
+        second.stop()
 
 
 def test_after_a_restart_jobs_due_together_still_run_in_scheduling_order(tmp_path):
     db = str(tmp_path / "state.sqlite")
     first = DevServer(ConvexEmulator(modules=MODULES), port=0, db=db)
     first.emulator.run(lambda ctx: [ctx.scheduler.run_after(1000, internal.m.tag, {"tag": i}) for i in range(30)])
-    first.save()
-    first.httpd.server_close()
-    first.persistence.close()
+    first.stop()  # saves to the --db file
     second = DevServer(ConvexEmulator(modules=MODULES), port=0, db=db)
     try:
         t = second.emulator
@@ -261,8 +255,7 @@ def test_after_a_restart_jobs_due_together_still_run_in_scheduling_order(tmp_pat
         t.advance(60_000)
         assert t.query(lambda ctx: [d["tag"] for d in ctx.db.query("tags").collect()]) == list(range(30))
     finally:
-        second.httpd.server_close()
-        second.persistence.close()
+        second.stop()
 
 
 def test_an_action_found_in_progress_after_a_crash_is_failed(tmp_path):
@@ -270,16 +263,13 @@ def test_an_action_found_in_progress_after_a_crash_is_failed(tmp_path):
     first = DevServer(ConvexEmulator(modules=MODULES), port=0, db=db)
     job_id = first.emulator.run(lambda ctx: ctx.scheduler.run_after(0, internal.m.mark, {}))
     first.emulator.store.update_system("_scheduled_functions", job_id, {"state": {"kind": "inProgress"}})  # the crash
-    first.save()
-    first.httpd.server_close()
-    first.persistence.close()
+    first.stop()  # saves to the --db file
     second = DevServer(ConvexEmulator(modules=MODULES), port=0, db=db)
     try:
         [job] = second.emulator.scheduled_functions()
         assert job["state"] == {"kind": "failed", "error": "Transient error while executing action"}
     finally:
-        second.httpd.server_close()
-        second.persistence.close()
+        second.stop()
 
 
 def _signed_token(private_key, claims: dict, kid: str = "k1") -> str:
