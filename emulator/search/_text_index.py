@@ -15,8 +15,7 @@ ties going to the newest document.
 from __future__ import annotations
 
 from array import array
-from collections import Counter
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 from sortedcontainers import SortedList
@@ -32,15 +31,19 @@ __all__ = ["TextIndex"]
 
 # Dead slots tolerated before the arrays are rebuilt without them.
 _COMPACT_AFTER = 1024
+# Results ranked up front; the rest of the best 1024 are ranked when a reader gets that far.
+_FIRST_PAGE = 64
+# Term frequencies up to this are scored through a per-query table; higher ones one by one.
+_TABLE_TF = 64
 
 
 class TextIndex:
     """One `search_index` of one table. Maintained through the store's index protocol:
     `key_of(doc)` gives what the index depends on, `keys.add(key)` / `keys.remove(key)` apply it."""
 
-    __slots__ = ("name", "table_name", "definition", "live", "keys", "key_of", "_ids", "_ctimes", "_norms",
-                 "_alive", "_slot_of", "_postings", "_df", "_vocab", "_filters", "_filter_counts",
-                 "num_docs", "total_tokens", "_dead", "_cache_for")
+    __slots__ = ("name", "table_name", "definition", "live", "keys", "key_of", "_ids", "_ctimes",
+                 "_alive", "_slot_of", "_postings", "_vocab", "_filters", "num_docs", "total_tokens", "_dead",
+                 "_cache_for")
 
     def __init__(self, table_name: str, definition: SearchIndexDefinition) -> None:
         self.name = definition.name
@@ -59,14 +62,15 @@ class TextIndex:
         self.key_of = key_of
         self._ids: list[Any] = []  # slot -> document id (None once deleted)
         self._ctimes = array("d")  # slot -> _creationTime
-        self._norms = array("B")  # slot -> tantivy fieldnorm id of its token count
         self._alive = bytearray()  # slot -> 1 while the document exists
         self._slot_of: dict[Any, int] = {}
-        self._postings: dict[str, tuple[array, array]] = {}  # term -> (slots 'i', term frequencies 'f')
-        self._df: dict[str, int] = {}  # term -> how many live documents contain it
-        self._vocab = SortedList()  # terms with _df > 0, for prefix lookups in term order
-        self._filters: list[dict[Any, array]] = [{} for _ in definition.filter_fields]  # value key -> slots
-        self._filter_counts: list[dict[Any, int]] = [{} for _ in definition.filter_fields]
+        # term -> [slots 'i', codes 'I', documents containing it, highest frequency seen]. A code is
+        # the term's frequency in the document << 8 | the document's tantivy fieldnorm id, so one
+        # lookup in a small per-query table gives its BM25 factor. A term leaves with its last document.
+        self._postings: dict[str, list[Any]] = {}
+        self._vocab = SortedList()  # the terms of _postings, for prefix lookups in term order
+        # per filter field: value key -> [slots 'i', live documents with that value]
+        self._filters: list[dict[Any, list[Any]]] = [{} for _ in definition.filter_fields]
         self.num_docs = 0
         self.total_tokens = 0
         self._dead = 0
@@ -88,27 +92,29 @@ class TextIndex:
         if text:
             tokens = tokenize(text)
             n = len(tokens)
+            norm = n if n < 40 else _bm25.fieldnorm_id(n)
+            counts: dict[str, int] = {}
+            for term in tokens:
+                counts[term] = counts.get(term, 0) + 1
             postings = self._postings
-            df = self._df
-            for term, tf in Counter(tokens).items():
+            for term, tf in counts.items():
                 entry = postings.get(term)
                 if entry is None:
-                    entry = postings[term] = (array("i"), array("f"))
+                    postings[term] = [array("i", (slot,)), array("I", (tf << 8 | norm,)), 1, tf]
                     self._vocab.add(term)
-                    df[term] = 1
-                else:
-                    df[term] += 1
+                    continue
                 entry[0].append(slot)
-                entry[1].append(tf)
-        self._norms.append(n if n < 40 else _bm25.fieldnorm_id(n))
+                entry[1].append(tf << 8 | norm)
+                entry[2] += 1
+                if tf > entry[3]:
+                    entry[3] = tf
         for i, fkey in enumerate(fkeys):
-            slots = self._filters[i].get(fkey)
-            if slots is None:
-                self._filters[i][fkey] = array("i", (slot,))
-                self._filter_counts[i][fkey] = 1
+            entry = self._filters[i].get(fkey)
+            if entry is None:
+                self._filters[i][fkey] = [array("i", (slot,)), 1]
             else:
-                slots.append(slot)
-                self._filter_counts[i][fkey] += 1
+                entry[0].append(slot)
+                entry[1] += 1
         self.num_docs += 1
         self.total_tokens += n
 
@@ -121,22 +127,17 @@ class TextIndex:
         if text:
             tokens = tokenize(text)
             n = len(tokens)
-            df = self._df
+            postings = self._postings
             for term in set(tokens):
-                left = df[term] - 1
-                if left:
-                    df[term] = left
-                else:
-                    del df[term]
-                    del self._postings[term]
+                entry = postings[term]
+                entry[2] -= 1
+                if not entry[2]:
+                    del postings[term]
                     self._vocab.remove(term)
         for i, fkey in enumerate(fkeys):
-            counts = self._filter_counts[i]
-            left = counts[fkey] - 1
-            if left:
-                counts[fkey] = left
-            else:
-                del counts[fkey]
+            entry = self._filters[i][fkey]
+            entry[1] -= 1
+            if not entry[1]:
                 del self._filters[i][fkey]
         self.num_docs -= 1
         self.total_tokens -= n
@@ -148,33 +149,31 @@ class TextIndex:
         """Drop dead slots: renumber the live ones in order and rewrite every posting list."""
         alive = np.frombuffer(self._alive, dtype=np.bool_).copy()
         renumber = (np.cumsum(alive, dtype=np.int64) - 1).astype(np.int32)
-        for term, (slots, tfs) in list(self._postings.items()):
-            s = np.frombuffer(slots, dtype=np.int32)
+        for entry in self._postings.values():
+            s = np.frombuffer(entry[0], dtype=np.int32)
             keep = alive[s]
-            self._postings[term] = (array("i", renumber[s[keep]].tobytes()),
-                                    array("f", np.frombuffer(tfs, dtype=np.float32)[keep].tobytes()))
+            codes = np.frombuffer(entry[1], dtype=np.uint32)[keep]
+            del s
+            entry[0] = array("i", renumber[np.frombuffer(entry[0], dtype=np.int32)[keep]].tobytes())
+            entry[1] = array("I", codes.tobytes())
         for filters in self._filters:
-            for fkey, slots in list(filters.items()):
-                s = np.frombuffer(slots, dtype=np.int32)
-                filters[fkey] = array("i", renumber[s[alive[s]]].tobytes())
+            for entry in filters.values():
+                s = np.frombuffer(entry[0], dtype=np.int32)
+                entry[0] = array("i", renumber[s[alive[s]]].tobytes())
         live = np.flatnonzero(alive)
         self._ids = [self._ids[i] for i in live.tolist()]
         self._ctimes = array("d", np.frombuffer(self._ctimes, dtype=np.float64)[live].tobytes())
-        self._norms = array("B", np.frombuffer(self._norms, dtype=np.uint8)[live].tobytes())
         self._alive = bytearray(b"\x01" * len(self._ids))
         self._slot_of = {doc_id: slot for slot, doc_id in enumerate(self._ids)}
         self._dead = 0
 
     # --- queries -------------------------------------------------------------------------------------
 
-    def has_filter_value(self, position: int, fkey: Any) -> bool:
-        return fkey in self._filter_counts[position]
-
     def _terms(self, tokens: list[str], filter_terms: int) -> list[tuple[str, float]]:
         """The index terms a query touches, with their boosts: Convex's TokenMatchAggregator keeps the
         64 best by (prefix?, term), so every exact match first, then prefix expansions in term order."""
-        df = self._df
-        exact = sorted({t for t in tokens if t in df})
+        postings = self._postings
+        exact = sorted({t for t in tokens if t in postings})
         chosen = [(term, 1.0) for term in exact]
         room = MAX_UNIQUE_QUERY_TERMS - len(exact) - filter_terms
         prefix = tokens[-1]
@@ -198,60 +197,81 @@ class TextIndex:
             self._cache_for = (stats, _bm25.tf_cache(avg))
         return self._cache_for[1]
 
-    def search(self, tokens: list[str], filters: list[tuple[int, Any]]) -> list[tuple[tuple[float, float], Any]]:
-        """The best documents for a compiled query, best first: [((-score, -creationTime), id), ...].
+    def search(self, tokens: list[str], filters: list[tuple[int, Any]]) -> Iterator[tuple[tuple[float, float], Any]]:
+        """The best documents for a compiled query, best first: ((-score, -creationTime), id), ...
 
         `tokens` are the query's terms (the last one also matches as a prefix); `filters` are
-        (filter field position, value key) pairs that must all hold.
+        (filter field position, value key) pairs that must all hold. Everything is scored at once;
+        the ranking is done for the first few results, and for up to 1024 only if they are read.
         """
         if not tokens:
-            return []
-        counts = self._filter_counts
+            return iter(())
         for position, fkey in filters:
-            if fkey not in counts[position]:
-                return []
+            if fkey not in self._filters[position]:
+                return iter(())
         if len(set(filters)) < len(filters):
             # Convex counts the distinct filter terms it found against the number of `eq` clauses,
             # so the same clause twice matches nothing (crates/search/src/lib.rs, step 2).
-            return []
+            return iter(())
         terms = self._terms(tokens, len(filters))
         if not terms:
-            return []
+            return iter(())
+        return self._ranked(*self._score(terms, filters))
+
+    def _score(self, terms: list[tuple[str, float]], filters: list[tuple[int, Any]]) -> tuple[Any, ...]:
+        """(candidate slots, their scores, their creation times, the slot -> id list)."""
         n = len(self._ids)
         num_docs = self.num_docs
         cache = self._tf_cache()
-        norms = np.frombuffer(self._norms, dtype=np.uint8)
+        entries = [(term, boost, self._postings[term]) for term, boost in sorted(terms)]
+        top_tf = min(max(entry[3] for _, _, entry in entries), _TABLE_TF)
+        # factors[tf << 8 | norm] = tf / (tf + cache[norm]), tantivy's tf factor, for every code in use.
+        tf_column = np.arange(top_tf + 1, dtype=np.float32)[:, None]
+        factors = (tf_column / (tf_column + cache[None, :])).ravel()
         scores = np.zeros(n, dtype=np.float32)
-        df = self._df
-        postings = self._postings
-        for term, boost in sorted(terms):
-            slots_array, tfs_array = postings[term]
+        for _term, boost, (slots_array, codes_array, doc_freq, max_tf) in entries:
             slots = np.frombuffer(slots_array, dtype=np.int32)
-            tfs = np.frombuffer(tfs_array, dtype=np.float32)
-            weight = _bm25.term_weight(df[term], num_docs, boost)
-            scores[slots] += _bm25.scores(weight, tfs, cache[norms[slots]])
-            del slots, tfs  # views of growable arrays: release them at once
+            codes = np.frombuffer(codes_array, dtype=np.uint32)
+            weight = _bm25.term_weight(doc_freq, num_docs, boost)
+            if max_tf <= _TABLE_TF:
+                contributions = np.take(weight * factors[: (max_tf + 1) << 8], codes)
+            else:  # a term repeated very often in some document: compute each factor
+                tfs = (codes >> 8).astype(np.float32)
+                contributions = _bm25.scores(weight, tfs, cache[codes & 0xFF])
+            running = np.take(scores, slots)
+            running += contributions  # float32, term after term in term order
+            scores[slots] = running
+            del slots, codes  # views of growable arrays: release them at once
         mask = np.frombuffer(self._alive, dtype=np.bool_) & (scores > 0)
         for position, fkey in filters:
             allowed = np.zeros(n, dtype=np.bool_)
-            allowed[np.frombuffer(self._filters[position][fkey], dtype=np.int32)] = True
+            allowed[np.frombuffer(self._filters[position][fkey][0], dtype=np.int32)] = True
             mask &= allowed
         candidates = np.flatnonzero(mask)
-        if not len(candidates):
-            return []
-        best = scores[candidates]
         ctimes = np.frombuffer(self._ctimes, dtype=np.float64)[candidates]
-        limit = MAX_CANDIDATE_REVISIONS
-        if len(candidates) > limit:
-            cut = np.partition(best, len(best) - limit)[len(best) - limit]
-            keep = best >= cut
-            candidates, best, ctimes = candidates[keep], best[keep], ctimes[keep]
-        order = np.lexsort((-ctimes, -best))[:limit]
-        ids = self._ids
-        neg_scores = (-best[order]).tolist()
-        neg_ctimes = (-ctimes[order]).tolist()
-        return [((s, c), ids[slot]) for s, c, slot in zip(neg_scores, neg_ctimes, candidates[order].tolist())]
+        return candidates, scores[candidates], ctimes, self._ids
+
+    @staticmethod
+    def _ranked(candidates: np.ndarray, scores: np.ndarray, ctimes: np.ndarray, ids: list[Any]
+                ) -> Iterator[tuple[tuple[float, float], Any]]:
+        # `ids` is the slot list as it was: later deletes blank entries (skipped by the reader), a
+        # compaction replaces the list, so the slots here keep their meaning.
+        shown = 0
+        for limit in (_FIRST_PAGE, MAX_CANDIDATE_REVISIONS):
+            best, created, slots = scores, ctimes, candidates
+            if len(slots) > limit:
+                cut = np.partition(best, len(best) - limit)[len(best) - limit]
+                keep = best >= cut
+                slots, best, created = slots[keep], best[keep], created[keep]
+            order = np.lexsort((-created, -best))[shown:limit]
+            for score, ctime, slot in zip((-best[order]).tolist(), (-created[order]).tolist(),
+                                          slots[order].tolist()):
+                yield (score, ctime), ids[slot]
+            shown = limit
+            if len(candidates) <= limit:
+                return
 
     def term_document_frequency(self, term: str) -> int:
         """How many documents contain `term` (for tests and debugging)."""
-        return self._df.get(term, 0)
+        entry = self._postings.get(term)
+        return 0 if entry is None else entry[2]
