@@ -5,6 +5,13 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable
 
+from ._search_indexes import (
+    SearchIndexDefinition,
+    VectorIndexDefinition,
+    check_table_indexes,
+    define_search_index,
+    define_vector_index,
+)
 from ._validators import Validator, to_validator
 from .errors import SchemaDefinitionError
 
@@ -28,6 +35,8 @@ class TableDefinition:
     def __init__(self, document: Any) -> None:
         self.validator: Validator = to_validator(document)
         self.indexes: dict[str, tuple[str, ...]] = {}
+        self.search_indexes: dict[str, SearchIndexDefinition] = {}
+        self.vector_indexes: dict[str, VectorIndexDefinition] = {}
 
     def index(self, name: str, fields: Iterable[str]) -> "TableDefinition":
         """Declare an index over `fields` (ordered by them, then `_creationTime`)."""
@@ -54,11 +63,15 @@ class TableDefinition:
         self.indexes[name] = field_list
         return self
 
-    def search_index(self, name: str, config: Any) -> "TableDefinition":
-        raise SchemaDefinitionError("Search indexes are not supported by convex-py.")
+    def search_index(self, name: str, config: dict[str, Any]) -> "TableDefinition":
+        """Declare a full text search index: `{"searchField": f, "filterFields": [...], "staged": False}`."""
+        define_search_index(self, name, config)
+        return self
 
-    def vector_index(self, name: str, config: Any) -> "TableDefinition":
-        raise SchemaDefinitionError("Vector indexes are not supported by convex-py.")
+    def vector_index(self, name: str, config: dict[str, Any]) -> "TableDefinition":
+        """Declare a vector index: `{"vectorField": f, "dimensions": n, "filterFields": [...], "staged": False}`."""
+        define_vector_index(self, name, config)
+        return self
 
     searchIndex = search_index
     vectorIndex = vector_index
@@ -78,6 +91,7 @@ class SchemaDefinition:
             check_table_name(name)
             if not isinstance(table, TableDefinition):
                 raise SchemaDefinitionError(f"Table {name!r}: expected define_table(...), got {table!r}")
+            check_table_indexes(name, table, schema_validation)
         self.tables = dict(tables)
         self.schema_validation = schema_validation
         self.strict_table_name_types = strict_table_name_types

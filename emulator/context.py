@@ -13,7 +13,8 @@ from convex_py.errors import DocumentNotFoundError, InvalidIdError, InvalidTable
 
 from ._aliases import with_camel_case_aliases
 from ._ready import Ready
-from .query import QueryBuilder
+from .query import QueryBuilder, as_number, float_field
+from .search import vector_search
 
 if TYPE_CHECKING:
     from .runtime import Runtime, Transaction
@@ -312,6 +313,22 @@ class ActionCtx:
     def run_mutation(self, ref: Any, args: Any = None) -> Any:
         """Run a mutation in its own transaction."""
         return _ret(self._async, self._runtime.call("mutation", ref, args, self._identity))
+
+    def vector_search(self, table_name: str, index_name: str, query: dict[str, Any]) -> Any:
+        """The documents nearest `query["vector"]` in a vector index: [{"_id", "_score"}], best first."""
+        runtime = self._runtime
+        schema = runtime.store.schema
+        definition = schema.tables.get(table_name) if schema is not None and isinstance(table_name, str) else None
+        validator = None if definition is None or not schema.schema_validation else definition.validator
+
+        def normalize(field: str, value: Any) -> Any:
+            if type(value) is int and validator is not None:
+                return as_number(value, float_field(validator, field))
+            return value
+
+        with runtime.lock:  # a consistent snapshot: no mutation is halfway through its writes
+            results = vector_search(runtime.store, table_name, index_name, query, normalize)
+        return _ret(self._async, results)
 
     def run_action(self, ref: Any, args: Any = None) -> Any:
         """Run another action (awaitable in an async action)."""

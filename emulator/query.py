@@ -16,6 +16,7 @@ from convex_py._values import Id, clone, sort_key
 from convex_py.errors import InvalidQueryError, InvalidValueError, NotUniqueError
 
 from ._ready import Ready
+from .search import text_search
 from .store import MAX, Index, field_value
 
 if TYPE_CHECKING:
@@ -375,7 +376,8 @@ END_CURSOR = "_end"
 class QueryBuilder:
     """A lazily run query over one table."""
 
-    __slots__ = ("_tx", "_table_name", "_table", "_index_name", "_range", "_order", "_filters", "_async", "_system")
+    __slots__ = ("_tx", "_table_name", "_table", "_index_name", "_range", "_order", "_filters", "_async", "_system",
+                 "_search")
 
     def __init__(self, tx: "Transaction", table_name: str, table: Any, is_async: bool, system: bool) -> None:
         self._tx = tx
@@ -387,6 +389,7 @@ class QueryBuilder:
         self._filters: list[Callable[[dict[str, Any]], Any]] = []
         self._async = is_async
         self._system = system
+        self._search: Any = None  # a compiled text search (with_search_index), else None
 
     # builders
     def with_index(self, index_name: str, range_fn: Callable[[IndexRangeBuilder], Any] | None = None) -> "QueryBuilder":
@@ -413,6 +416,10 @@ class QueryBuilder:
     def order(self, order: str) -> "QueryBuilder":
         if order not in ("asc", "desc"):
             raise InvalidQueryError(f"order must be \"asc\" or \"desc\", got {order!r}")
+        if self._search is not None:
+            raise InvalidQueryError(
+                "A search query (with_search_index) always returns results in relevance order; it cannot be ordered."
+            )
         self._order = order
         return self
 
@@ -436,8 +443,23 @@ class QueryBuilder:
         definition = schema.tables.get(self._table_name)
         return None if definition is None else definition.validator
 
-    def with_search_index(self, *args: Any, **kwargs: Any) -> "QueryBuilder":
-        raise InvalidQueryError("Search indexes are not supported by convex-py.")
+    def with_search_index(self, index_name: str, search_fn: Callable[[Any], Any]) -> "QueryBuilder":
+        """Query a search index: `lambda q: q.search(field, text).eq(filter_field, value)`; results
+        come in relevance order (see emulator.search)."""
+        if self._index_name is not None:
+            raise InvalidQueryError("with_search_index cannot be combined with with_index or called twice.")
+        if self._filters:
+            raise InvalidQueryError("with_search_index must come before filter.")
+        validator = self._doc_validator()
+
+        def normalize(field: str, value: Any) -> Any:
+            if type(value) is int and validator is not None:
+                return as_number(value, float_field(validator, field))
+            return value
+
+        self._search = text_search(self._table, self._table_name, index_name, search_fn, normalize)
+        self._index_name = index_name
+        return self
 
     # running
     def _walk(
@@ -450,6 +472,9 @@ class QueryBuilder:
             table = tx.store.tables.get(self._table_name)
             if table is None:
                 return
+        if self._search is not None:
+            yield from self._walk_search(table, start_after)
+            return
         index_name = self._index_name or "by_creation_time"
         index = table.use_index(index_name)
         if self._range is not None:
@@ -479,6 +504,18 @@ class QueryBuilder:
                         break
                 if not ok:
                     continue
+            yield key, doc
+
+    def _walk_search(self, table: Any, start_after: tuple[Any, ...] | None
+                     ) -> Iterator[tuple[tuple[Any, ...], dict[str, Any]]]:
+        budget = self._tx
+        budget.range_read()
+        sizes = table.sizes
+        filters = self._filters
+        for key, doc in self._search.walk(table.docs, start_after):
+            budget.read(sizes[doc["_id"]])
+            if filters and not all(f(doc) is True for f in filters):
+                continue
             yield key, doc
 
     def _docs(self, limit: int | None = None) -> list[dict[str, Any]]:

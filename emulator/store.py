@@ -20,6 +20,7 @@ from convex_py._values import Id, MAX_DOCUMENT_SIZE, UNSET, clone, copy_value, d
 from convex_py.errors import (
     DocumentNotFoundError,
     IndexNotFoundError,
+    InvalidQueryError,
     InvalidTableError,
     InvalidValueError,
     LimitExceededError,
@@ -29,6 +30,7 @@ from convex_py.errors import (
 )
 
 from .limits import Limits
+from .search import attach_indexes
 
 SYSTEM_TABLES = ("_scheduled_functions", "_crons", "_storage")
 
@@ -181,7 +183,7 @@ class Table:
     """A table's documents (by id) and its indexes."""
 
     __slots__ = ("name", "number", "docs", "sizes", "indexes", "index_list", "changing_indexes", "validator",
-                 "is_system", "dirty")
+                 "is_system", "dirty", "search_indexes")
 
     def __init__(self, name: str, indexes: dict[str, tuple[str, ...]] | None = None, validator: Any = None) -> None:
         self.name = name
@@ -201,6 +203,17 @@ class Table:
         self.dirty: set[tuple[str, str]] | None = None  # (table, id) written since the last save, when persisted
         self.validator = validator
         self.is_system = name.startswith("_")
+        self.search_indexes: dict[str, Any] = {}  # search and vector indexes, by name (see emulator.search)
+
+    def add_derived_index(self, name: str, index: Any) -> None:
+        """Keep `index` (a search or vector index) current on every write and undo, as the sorted
+        indexes are: `index.keys.add(index.key_of(doc))` on insert, `.remove(...)` on delete, both
+        when a replace changes the key. Documents already in the table are added now."""
+        self.search_indexes[name] = index
+        for doc in self.in_creation_order():
+            index.keys.add(index.key_of(doc))
+        self.index_list.append(index)
+        self.changing_indexes.append(index)
 
     def use_index(self, name: str) -> Index:
         """The index called `name`, built now if it was not maintained yet."""
@@ -331,6 +344,7 @@ class Store:
                 table = self._create_table(
                     name, definition.indexes, definition.validator if schema.schema_validation else None
                 )
+                attach_indexes(table, definition)
                 if table.number in numbers:
                     raise SchemaDefinitionError(f"Tables {numbers[table.number]!r} and {name!r} collide; rename one.")
                 numbers[table.number] = name
@@ -381,6 +395,8 @@ class Store:
             raise IndexNotFoundError(f"Index {table_name}.{index_name} not found.")
         index = table.indexes.get(index_name)
         if index is None:
+            if index_name in table.search_indexes:
+                raise InvalidQueryError(f"Index {table_name}.{index_name} is not a database index")
             available = ", ".join(table.indexes)
             raise IndexNotFoundError(f"Index {table_name}.{index_name} not found (indexes: {available}).")
         return index
