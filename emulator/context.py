@@ -328,4 +328,6 @@ class ActionCtx:
 
 
 def _missing_member(name: str, role: str) -> str:
+    if name == "storage":  # no kind of function has it yet: say so, rather than send the user elsewhere
+        return "ctx.storage (file storage) is not supported by convex-py yet, in any kind of function."
     return f"ctx.{name} is not available in {role}."
