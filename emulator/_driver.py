@@ -23,8 +23,19 @@ _set_running_loop = asyncio._set_running_loop
 _local = threading.local()
 
 
+class _DriveLoop(asyncio.SelectorEventLoop):
+    """The private loop of one thread's handlers: closed quietly when its thread lets go of it."""
+
+    def __del__(self) -> None:
+        try:
+            if not self.is_closed() and not self.is_running():
+                self.close()
+        except Exception:  # interpreter shutdown
+            pass
+
+
 def _new_loop() -> asyncio.AbstractEventLoop:
-    return asyncio.new_event_loop()
+    return _DriveLoop()
 
 
 def drive(coro: Coroutine[Any, Any, Any], what: str) -> Any:

@@ -238,6 +238,11 @@ class _TransactionCtx:
     def _wrap_result(self, value: Any) -> Any:
         return _ret(self._async, value)
 
+    def _run_directly(self, fn: Any, args: Any) -> Any:
+        """A registered function called as `fn(ctx, args)`: its handler, in this same transaction."""
+        ctx = self if fn.is_async == self._async else type(self)(self._runtime, self._tx, self._identity, fn.is_async)
+        return _direct_result(self._async, fn, fn.handler(ctx, args))
+
     def __getattr__(self, name: str) -> Any:
         # Members are made on first use (many functions touch only `db`), then kept in their slot.
         if name == "db":
@@ -319,12 +324,26 @@ class ActionCtx:
             return self._runtime.action_coroutine(ref, args, self._identity)
         return self._runtime.call("action", ref, args, self._identity)
 
+    def _run_directly(self, fn: Any, args: Any) -> Any:
+        """A registered function called as `fn(ctx, args)`: its handler, with this action's ctx."""
+        ctx = self
+        if fn.is_async != self._async:
+            ctx = ActionCtx(self._runtime, self._identity, fn.is_async, self._job_id)
+        return _direct_result(self._async, fn, fn.handler(ctx, args))
+
     def __getattr__(self, name: str) -> Any:
         if name == "db":
             raise AttributeError(
                 "ctx.db is not available in actions: read and write through ctx.run_query / ctx.run_mutation."
             )
         raise AttributeError(_missing_member(name, "an action"))
+
+
+def _direct_result(caller_async: bool, fn: Any, result: Any) -> Any:
+    """What a direct call returns: awaitable for an `async def` caller (or handler), else the value."""
+    if caller_async and not fn.is_async:
+        return Ready(result)
+    return result
 
 
 def _missing_member(name: str, role: str) -> str:
