@@ -42,7 +42,8 @@ def drive(coro: Coroutine[Any, Any, Any], what: str) -> Any:
     """Run a query's or mutation's coroutine to completion; `what` names it in errors."""
     loop = getattr(_local, "loop", None)
     temporary = False
-    if loop is None or loop.is_running() or loop.is_closed():
+    if loop is None or loop._thread_id is not None or loop._closed:  # type: ignore[attr-defined]
+        # (No loop yet, or it is running, or closed: `is_running()`/`is_closed()`, read directly.)
         if loop is None or loop.is_closed():
             loop = _local.loop = _new_loop()
         else:  # a handler run by a task of the loop (a nested call inside asyncio.gather)

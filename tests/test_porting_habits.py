@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from convex_py import define_schema, define_table, internal, internal_mutation, mutation, query, v
+from convex_py import define_schema, define_table, internal, internal_action, internal_mutation, mutation, query, v
 from convex_py.errors import (
     DirectCallWarning,
     FunctionNotFoundError,
@@ -266,6 +266,29 @@ def test_asyncio_gather_in_a_query_run_from_an_async_action():
     t = make({"users": {"add_all": add_all, "names_of": names_of}})
     t.mutation("users:add_all", {"names": ["ada"]})
     assert t.action(action) == ["ADA"]
+
+
+@internal_action
+async def nightly(ctx, args):
+    await asyncio.sleep(5)
+    # TS: const names = await ctx.runQuery(api.users.namesOf, {});
+    names = await ctx.run_query("users:names_of")
+    await ctx.run_mutation("users:add_all", {"names": [f"{name}-copy" for name in names]})
+
+
+@mutation
+def start_nightly(ctx, args):
+    ctx.scheduler.run_after(0, internal.users.nightly)
+
+
+def test_asyncio_gather_in_a_query_run_by_a_scheduled_action():
+    t = make({"users": {"add_all": add_all, "names_of": names_of, "nightly": nightly, "start_nightly": start_nightly}})
+    t.mutation("users:add_all", {"names": ["ada", "bob"]})
+    t.mutation("users:start_nightly")
+    t.advance(seconds=5)
+    assert t.query("users:names_of") == ["ADA", "BOB", "ADA-COPY", "BOB-COPY"]
+    assert [(job["state"], job["completedTime"]) for job in t.scheduled_functions()] == [
+        ({"kind": "success"}, T0 + 5000)]
 
 
 # --- Index ranges ------------------------------------------------------------------------------------
