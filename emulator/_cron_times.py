@@ -34,8 +34,9 @@ class CronTimes:
         self._fallback: Any = None
         self._day = -1
         self._day_ok = False
-        expanded = croniter(spec, 0.0).expanded
-        if "#" in spec or "L" in spec.upper() or any(
+        parsed = croniter(spec, 0.0)
+        expanded = parsed.expanded
+        if getattr(parsed, "nth_weekday_of_month", None) or any(
             value != "*" and not isinstance(value, int) for field in expanded for value in field
         ):
             self._fallback = spec

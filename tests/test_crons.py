@@ -314,7 +314,7 @@ def test_day_of_month_step_with_a_day_of_week_matches_either(deploy):
 @pytest.mark.parametrize("spec", [
     "* * * * *", "0 9 * * 1-5", "*/7 */5 */3 */2 */3", "0 0 */2 * 1", "0 0 1,15 * 1", "0 0 29 2 *",
     "5-5 * * * *", "0 9 1-1 * *", "59 23 31 12 *", "0 12 * 6-8 mon-fri", "0 0 * jan-mar sun", "0 0 L * *",
-    "0 0 * * 1#2", "1-59/58 1-1 * * *", "0 0 30 * 1-1", "0 */3 * * 6,0",
+    "0 0 * * 1#2", "1-59/58 1-1 * * *", "0 0 30 * 1-1", "0 */3 * * 6,0", "30 4 * jul *",
 ])
 def test_cron_times_match_croniter_read_as_convex_reads_the_spec(spec):
     from croniter import croniter
