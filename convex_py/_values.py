@@ -177,12 +177,21 @@ def _check_key(k: Any, path: str, top_level: bool) -> int:
 
 
 def _nesting(value: Any) -> int:
-    """Levels of objects and arrays in a value (a scalar has none)."""
-    if type(value) is dict:
-        return 1 + max((_nesting(item) for item in value.values()), default=0)
-    if type(value) is list or type(value) is tuple:
-        return 1 + max((_nesting(item) for item in value), default=0)
-    return 0
+    """Levels of objects and arrays in a value (a scalar has none); no recursion, any depth."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        t = type(item)
+        if t is dict:
+            children: Any = item.values()
+        elif t is list or t is tuple:
+            children = item
+        else:
+            continue
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def _too_nested(value: Any, path: str, depth: int, limit: int) -> InvalidValueError:

@@ -273,7 +273,6 @@ def _comparison(name: str, test: Callable[[Any, Any], bool]) -> Callable[..., Ex
         if isinstance(right, FieldExpression) and right.is_float:
             left = as_number(left, True)
         a, b = _expr(left), _expr(right)
-        keys = None
         if isinstance(left, Expression) and not isinstance(right, Expression) and not _typed(left):
             keys = _literal_keys(right)
             if keys is not None:
