@@ -268,6 +268,32 @@ def test_asyncio_gather_in_a_query_run_from_an_async_action():
     assert t.action(action) == ["ADA"]
 
 
+@query
+async def count_plus(ctx, args):
+    everyone, first = await asyncio.gather(ctx.db.query("users").collect(), ctx.db.query("users").first())
+    return len(everyone) + args["k"]
+
+
+@mutation
+async def nested_gathers(ctx, args):
+    # TS: return await Promise.all([10, 20].map(async (k) => await ctx.runQuery(api.users.countPlus, { k })));
+    async def one(k):
+        return await ctx.run_query("users:count_plus", {"k": k})
+
+    return await asyncio.gather(one(10), one(20))
+
+
+def test_gathered_calls_that_gather_in_turn_even_under_a_running_event_loop():
+    t = make({"users": {"add_all": add_all, "count_plus": count_plus, "nested_gathers": nested_gathers}})
+    t.mutation("users:add_all", {"names": ["ada"]})
+    assert t.mutation("users:nested_gathers") == [11, 21]
+
+    async def from_an_async_test():
+        return t.mutation("users:nested_gathers")
+
+    assert asyncio.run(from_an_async_test()) == [11, 21]
+
+
 @internal_action
 async def nightly(ctx, args):
     await asyncio.sleep(5)
