@@ -243,7 +243,7 @@ def _may_be_float_array(validator: Any, field: str) -> bool:
 
 def check_table_indexes(table_name: str, table: "TableDefinition", schema_validation: bool) -> None:
     """Convex's push-time checks on a table's search and vector indexes (names, uniqueness, fields)."""
-    names = list(table.indexes) + list(table.search_indexes) + list(table.vector_indexes)
+    names = [*table.indexes, *table.staged_indexes, *table.search_indexes, *table.vector_indexes]
     seen: set[str] = set()
     for name in names:
         if name in seen:

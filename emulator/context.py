@@ -239,6 +239,11 @@ class _TransactionCtx:
     def _wrap_result(self, value: Any) -> Any:
         return _ret(self._async, value)
 
+    def _run_directly(self, fn: Any, args: Any) -> Any:
+        """A registered function called as `fn(ctx, args)`: its handler, in this same transaction."""
+        ctx = self if fn.is_async == self._async else type(self)(self._runtime, self._tx, self._identity, fn.is_async)
+        return _direct_result(self._async, fn, fn.handler(ctx, args))
+
     def __getattr__(self, name: str) -> Any:
         # Members are made on first use (many functions touch only `db`), then kept in their slot.
         if name == "db":
@@ -336,6 +341,13 @@ class ActionCtx:
             return self._runtime.action_coroutine(ref, args, self._identity)
         return self._runtime.call("action", ref, args, self._identity)
 
+    def _run_directly(self, fn: Any, args: Any) -> Any:
+        """A registered function called as `fn(ctx, args)`: its handler, with this action's ctx."""
+        ctx = self
+        if fn.is_async != self._async:
+            ctx = ActionCtx(self._runtime, self._identity, fn.is_async, self._job_id)
+        return _direct_result(self._async, fn, fn.handler(ctx, args))
+
     def __getattr__(self, name: str) -> Any:
         if name == "db":
             raise AttributeError(
@@ -344,5 +356,14 @@ class ActionCtx:
         raise AttributeError(_missing_member(name, "an action"))
 
 
+def _direct_result(caller_async: bool, fn: Any, result: Any) -> Any:
+    """What a direct call returns: awaitable for an `async def` caller (or handler), else the value."""
+    if caller_async and not fn.is_async:
+        return Ready(result)
+    return result
+
+
 def _missing_member(name: str, role: str) -> str:
+    if name == "storage":  # no kind of function has it yet: say so, rather than send the user elsewhere
+        return "ctx.storage (file storage) is not supported by convex-py yet, in any kind of function."
     return f"ctx.{name} is not available in {role}."

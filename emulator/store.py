@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator
 from sortedcontainers import SortedList
 
 from convex_py._schema import RESERVED_INDEXES, SchemaDefinition, check_table_name
-from convex_py._values import Id, MAX_DOCUMENT_SIZE, UNSET, clone, copy_value, decode_id, make_id, sort_key, table_number
+from convex_py._values import Id, MAX_DOCUMENT_SIZE, MAX_NESTING, UNSET, clone, copy_value, decode_id, make_id, sort_key, table_number
 from convex_py.errors import (
     DocumentNotFoundError,
     IndexNotFoundError,
@@ -369,9 +369,7 @@ class Store:
             if type(name) is str and name.startswith("_"):
                 raise InvalidTableError(f"Table {name!r} is not a system table: user table names cannot start with '_'.")
             raise InvalidTableError(f"Table name must be a string, got {name!r}.")
-        if self.schema is not None and self.schema.strict_table_name_types:
-            known = ", ".join(sorted(self.schema.tables)) or "none"
-            raise InvalidTableError(f"Table {name!r} is not in the schema (tables: {known}).")
+        # A table the schema does not declare is still writable (strictTableNameTypes is TypeScript-only).
         try:
             check_table_name(name)
         except SchemaDefinitionError as exc:
@@ -397,6 +395,12 @@ class Store:
         if index is None:
             if index_name in table.search_indexes:
                 raise InvalidQueryError(f"Index {table_name}.{index_name} is not a database index")
+            definition = self.schema.tables.get(table_name) if self.schema is not None else None
+            if definition is not None and index_name in definition.staged_indexes:
+                raise IndexNotFoundError(
+                    f"Index {table_name}.{index_name} is currently staged and not available to query until it is "
+                    "enabled."
+                )
             available = ", ".join(table.indexes)
             raise IndexNotFoundError(f"Index {table_name}.{index_name} not found (indexes: {available}).")
         return index
@@ -490,7 +494,7 @@ class Store:
                     f"the schema: {exc}",
                     path=exc.path, value=exc.value, expected=exc.expected,
                 ) from None
-        body, size = copy_value(value, "", 0, True)
+        body, size = copy_value(value, "", 0, True, MAX_NESTING)
         if size > MAX_DOCUMENT_SIZE:
             raise InvalidValueError(
                 f"Value is too large ({size} bytes > maximum size {MAX_DOCUMENT_SIZE} bytes) "
