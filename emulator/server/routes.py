@@ -211,6 +211,13 @@ class _Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        names = [name for name, _value in scope["headers"]]
+        if b"transfer-encoding" in names and b"content-length" in names:
+            # Framing two ways at once is how requests are smuggled past proxies (RFC 9112 6.1): refuse.
+            response = answer(400, {"code": "BadRequest", "message": "A request cannot have both Transfer-Encoding "
+                                    "and Content-Length"}, headers={"Connection": "close"})
+            await response(scope, receive, send)
+            return
         started = False
 
         async def guarded_send(message: Any) -> None:
