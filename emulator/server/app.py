@@ -32,6 +32,10 @@ from .protocol import JsonH11Protocol
 from .routes import build_app, routes
 
 
+def _real_now() -> float:
+    return time.time() * 1000
+
+
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP said outright: asyncio turns Nagle off (TCP_NODELAY) only on sockets that say it,
@@ -91,8 +95,11 @@ class DevServer:
 
     def __init__(self, emulator: ConvexEmulator, host: str = "127.0.0.1", port: int = 3210,
                  tick_seconds: float = 0.05, db: str | None = None, jwks: str | None = None,
-                 auth_issuer: str | None = None, auth_audience: str | None = None) -> None:
+                 auth_issuer: str | None = None, auth_audience: str | None = None,
+                 clock: Callable[[], float] | None = None) -> None:
         self.emulator = emulator
+        # Where the virtual clock is pushed to, in ms: real time, or a fast clock for a soak test.
+        self.real_now: Callable[[], float] = clock if clock is not None else _real_now
         self.runtime = emulator._runtime
         self.lock = self.runtime.lock
         self.verifier = TokenVerifier(jwks, auth_issuer, auth_audience) if jwks is not None else None
@@ -239,7 +246,7 @@ class DevServer:
                 self.persistence.save()
 
     def _advance(self) -> None:
-        real = time.time() * 1000
+        real = self.real_now()
         if real > self.emulator.now:
             self.emulator.advance_to(real)
 
@@ -249,6 +256,13 @@ class DevServer:
             with self.lock:
                 self.persistence.save()
 
+    max_log_entries = 10_000  # of the emulator's execution and cron-run logs: a server runs for days
+
+    def _trim_logs(self) -> None:
+        for entries in (self.emulator._scheduler.executions, self.emulator._crons.runs):
+            if len(entries) > 2 * self.max_log_entries:
+                del entries[:-self.max_log_entries]
+
     async def _tick(self) -> None:
         while True:
             await asyncio.sleep(self.tick_seconds)
@@ -256,6 +270,7 @@ class DevServer:
                 continue  # a worker thread is in a query or mutation: try at the next tick
             try:
                 self._advance()
+                self._trim_logs()
                 if self.persistence is not None:
                     self.persistence.save()
             except Exception as exc:  # a runaway loop in the app must not stop the clock
