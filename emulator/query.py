@@ -367,6 +367,14 @@ class QueryBuilder:
         self._range = builder
         return self
 
+    def full_table_scan(self) -> "QueryBuilder":
+        """Read the whole table in `_creationTime` order, saying so (Convex's `fullTableScan()`)."""
+        if self._index_name is not None or self._filters:
+            raise InvalidQueryError("full_table_scan() comes first, right after ctx.db.query(table), "
+                                    "instead of with_index.")
+        self._index_name = "by_creation_time"
+        return self
+
     def order(self, order: str) -> "QueryBuilder":
         if order not in ("asc", "desc"):
             raise InvalidQueryError(f"order must be \"asc\" or \"desc\", got {order!r}")
@@ -502,6 +510,7 @@ class QueryBuilder:
     # camelCase aliases
     withIndex = with_index
     withSearchIndex = with_search_index
+    fullTableScan = full_table_scan
 
 
 class _AsyncIter:

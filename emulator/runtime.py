@@ -179,10 +179,6 @@ class Runtime:
         self._requests += 1
         return RequestInfo(f"{self._requests:016x}", scheduled_function_id)
 
-    def _bind_env(self) -> Any:
-        """Make `convex_py.env` read this deployment's variables; a token to undo it, or None."""
-        return current_env.set(self.env) if current_env.get() is not self.env else None
-
     # --- helpers -------------------------------------------------------------
 
     def resolve(self, kind: str, ref: Any) -> tuple[str, ConvexFunction]:
@@ -262,7 +258,8 @@ class Runtime:
 
     def run_query(self, path: str, fn: ConvexFunction, args: Any, identity: Any,
                   transaction_limits: dict[str, int] | None = None, request: RequestInfo | None = None) -> Any:
-        env_token = self._bind_env()
+        env = self.env  # convex_py.env reads this deployment's variables while it runs
+        env_token = current_env.set(env) if current_env.get() is not env else None
         with self.lock:
             tx = Transaction(self, False)
             if transaction_limits:
@@ -309,7 +306,8 @@ class Runtime:
     ) -> Any:
         """Run a mutation as its own transaction: all of it commits, or none of it."""
         store = self.store
-        env_token = self._bind_env()
+        env = self.env  # convex_py.env reads this deployment's variables while it runs
+        env_token = current_env.set(env) if current_env.get() is not env else None
         with self.lock:
             while True:
                 store.begin()
@@ -358,7 +356,8 @@ class Runtime:
 
     def run_action(self, path: str, fn: ConvexFunction, args: Any, identity: Any, job_id: Any = None,
                    transaction_limits: dict[str, int] | None = None, request: RequestInfo | None = None) -> Any:
-        env_token = self._bind_env()
+        env = self.env  # convex_py.env reads this deployment's variables while it runs
+        env_token = current_env.set(env) if current_env.get() is not env else None
         try:
             checked = self.check_args(path, fn, args)
             ctx = ActionCtx(self, identity, fn.is_async, job_id)
