@@ -392,3 +392,13 @@ def test_action_calls_take_transaction_limits(t: ConvexEmulator) -> None:
 def test_bad_transaction_limits(t: ConvexEmulator, limits, message: str) -> None:
     with pytest.raises(InvalidArgumentError, match=message):
         t.query(lambda ctx: ctx.run_query(read_all, {}, transaction_limits=limits))
+
+
+def test_http_action_metadata_is_convex_one() -> None:
+    from convex_py._functions import ConvexFunction
+    from emulator.meta import function_metadata
+
+    handler = ConvexFunction("action", "public", lambda ctx, request: None)
+    # Convex reports an HTTP action as the action "http" (its module path, stripped), as convex-test does.
+    assert function_metadata("http", handler) == {"name": "http", "componentPath": "", "type": "action",
+                                                  "visibility": "public"}
