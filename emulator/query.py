@@ -8,8 +8,6 @@ compared with Convex's ordering across types.
 
 from __future__ import annotations
 
-import base64
-import json
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from convex_py._values import Id, clone, sort_key
