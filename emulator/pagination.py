@@ -154,7 +154,8 @@ def paginate(query: "QueryBuilder", options: Any) -> dict[str, Any]:
         table, items = query._range_walk(start, None if end == END_CURSOR else end)
         sizes = table.sizes if table is not None else {}
         filters = query._filters
-        enforce = not has_end  # an end cursor fixes the page: read all of it
+        # An end cursor fixes the page: read all of it. Convex does not cap search queries' reads.
+        enforce = not has_end and query._search is None
         while True:
             if not has_end and len(page) >= num_items:
                 break
@@ -169,7 +170,7 @@ def paginate(query: "QueryBuilder", options: Any) -> dict[str, Any]:
                 status = "SplitRequired"
                 break
             key, doc = item
-            size = sizes[key[-1]]
+            size = sizes[doc["_id"]]
             try:
                 tx.read(size)
             except LimitExceededError:

@@ -272,6 +272,11 @@ def test_nested_calls_see_their_own_caps_and_the_shared_usage(t: ConvexEmulator)
     assert result["name"] == "meta:nested_metrics"  # the caller's metadata again after the nested call
 
 
+def test_rolled_back_nested_writes_are_not_counted(t: ConvexEmulator) -> None:
+    assert t.mutation("meta:rollback_then_metrics", {"count": 5}) == 0
+    assert t.query("meta:read_all") == 0
+
+
 # --- request metadata, snapshot timestamps ----------------------------------------------------------
 
 
