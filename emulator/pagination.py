@@ -144,6 +144,8 @@ def paginate(query: "QueryBuilder", options: Any) -> dict[str, Any]:
     tx.paginated = True
 
     has_end = end is not None
+    if query._search is not None:  # Convex does not cap search queries' reads
+        max_rows = max_bytes = None
     page: list[dict[str, Any]] = []
     positions: list[tuple[Any, ...]] = []  # the key of each row read, in order
     rows = 0
@@ -154,8 +156,7 @@ def paginate(query: "QueryBuilder", options: Any) -> dict[str, Any]:
         table, items = query._range_walk(start, None if end == END_CURSOR else end)
         sizes = table.sizes if table is not None else {}
         filters = query._filters
-        # An end cursor fixes the page: read all of it. Convex does not cap search queries' reads.
-        enforce = not has_end and query._search is None
+        enforce = not has_end  # an end cursor fixes the page: read all of it
         while True:
             if not has_end and len(page) >= num_items:
                 break

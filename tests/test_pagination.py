@@ -354,3 +354,21 @@ def test_bad_options_use_convex_messages(t: ConvexEmulator, options: dict, messa
     with pytest.raises(InvalidQueryError) as caught:
         t.query(lambda ctx: ctx.db.query("messages").paginate(options))
     assert str(caught.value) == message
+
+
+def test_search_pages_ignore_the_read_caps_as_convex() -> None:
+    schema = define_schema(
+        {"notes": define_table({"body": v.string()}).search_index("search_body", {"searchField": "body"})}
+    )
+    t = ConvexEmulator(modules={}, schema=schema, start_time="2030-01-01T00:00:00Z")
+    t.run(lambda ctx: [ctx.db.insert("notes", {"body": f"hello {i}"}) for i in range(5)])
+
+    def page(cursor):
+        return lambda ctx: ctx.db.query("notes").with_search_index("search_body", lambda q: q.search("body", "hello")) \
+            .paginate({"numItems": 3, "cursor": cursor, "maximumRowsRead": 1})
+
+    first = t.query(page(None))
+    assert len(first["page"]) == 3 and first["isDone"] is False and "pageStatus" not in first
+    rest = t.query(page(first["continueCursor"]))
+    assert len(rest["page"]) == 2 and rest["isDone"] is True
+    assert {d["body"] for d in first["page"] + rest["page"]} == {f"hello {i}" for i in range(5)}
