@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import inspect
 from datetime import timedelta
+from types import MappingProxyType
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from convex_py._env import current_env
 from convex_py._functions import ConvexFunction
 from convex_py._schema import SchemaDefinition
 
@@ -16,6 +18,7 @@ from convex_py._values import clone
 from .limits import Limits
 from .runtime import INLINE_PATH, Runtime, make_identity
 from .crons import CronRunner
+from .env_vars import built_ins, check_variable, checked
 from .runtime_crons import RuntimeCronRunner
 from .scheduler import JOBS, Scheduler
 from .store import Store
@@ -94,17 +97,24 @@ class ConvexEmulator(_Caller):
         schema: SchemaDefinition | None = None,
         modules: Mapping[str, Any] | None = None,
         limits: Limits | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         if app is not None and modules is not None:
             raise TypeError("Give either an app folder or modules=, not both.")
-        if app is not None:
-            self.app = App.from_folder(app, schema=schema)
-        else:
-            self.app = App(modules or {}, schema=schema)
+        variables = {**built_ins(), **checked(env)}
+        token = current_env.set(variables)  # modules reading `env` as they load see this deployment's
+        try:
+            if app is not None:
+                self.app = App.from_folder(app, schema=schema)
+            else:
+                self.app = App(modules or {}, schema=schema)
+        finally:
+            current_env.reset(token)
         self.limits = limits if limits is not None else Limits()
         self.clock = Clock(start_time)
         self.store = Store(self.app.schema, self.limits, self.clock)
         self._runtime = Runtime(self.app, self.store, self.clock, self.limits)
+        self._runtime.env = variables
         self._scheduler = Scheduler(self._runtime)
         self._runtime.scheduler = self._scheduler
         self._crons = CronRunner(self._scheduler)
@@ -114,6 +124,25 @@ class ConvexEmulator(_Caller):
         # Not _Caller.__init__: the emulator must not refer to itself, so that dropping the
         # last reference frees it (and its documents) at once instead of at the next full GC.
         self._identity = None
+
+    # --- environment variables ---------------------------------------------------
+
+    @property
+    def env(self) -> Mapping[str, str]:
+        """The deployment's environment variables (what `convex_py.env` reads in its functions), read-only."""
+        return MappingProxyType(self._runtime.env)
+
+    def set_env(self, name: str, value: str | None) -> None:
+        """Set an environment variable of the deployment (None removes it), as `npx convex env set`."""
+        variables = self._runtime.env
+        if value is None:
+            check_variable(name, "")
+            variables.pop(name, None)
+            return
+        check_variable(name, value)
+        variables[name] = value
+
+    setEnv = set_env
 
     # --- identity ---------------------------------------------------------------
 

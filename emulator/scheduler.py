@@ -93,11 +93,12 @@ def error_text(exc: BaseException) -> str:
 class _ActionBudget:
     """Scheduling counts of one action execution (actions have no transaction budget)."""
 
-    __slots__ = ("functions_scheduled", "scheduled_args_bytes")
+    __slots__ = ("functions_scheduled", "scheduled_args_bytes", "limits")
 
-    def __init__(self) -> None:
+    def __init__(self, limits: Any) -> None:
         self.functions_scheduled = 0
         self.scheduled_args_bytes = 0
+        self.limits = limits
 
 
 @with_camel_case_aliases
@@ -111,7 +112,7 @@ class SchedulerFacade:
         self._tx = tx
         self._job_id = job_id
         self._async = is_async
-        self._budget: Any = tx if tx is not None else _ActionBudget()
+        self._budget: Any = tx if tx is not None else _ActionBudget(scheduler.limits)
 
     def run_after(self, delay_ms: Any, ref: Any, args: Any = None) -> Any:
         """Schedule `ref` to run `delay_ms` milliseconds from now; returns the job's Id."""
@@ -220,7 +221,7 @@ class Scheduler:
             )
         copied, size = copy_value(args)
         budget = facade._budget
-        limits = self.limits
+        limits = budget.limits  # a nested call's transaction_limits cap scheduling too
         budget.functions_scheduled += 1
         budget.scheduled_args_bytes += size
         if (budget.functions_scheduled > limits.max_functions_scheduled
@@ -453,10 +454,12 @@ class Scheduler:
 
         try:
             if self.log_context is None:
-                runtime.run_mutation(path, fn, args, None, before_commit=mark_success)
+                runtime.run_mutation(path, fn, args, None, before_commit=mark_success,
+                                     request=runtime.new_request(job_id))
             else:
                 with self.log_context(path):
-                    runtime.run_mutation(path, fn, args, None, before_commit=mark_success)
+                    runtime.run_mutation(path, fn, args, None, before_commit=mark_success,
+                                     request=runtime.new_request(job_id))
         except Exception as exc:  # the function's own failure: its writes are rolled back
             error = error_text(exc)
             with runtime.lock:
