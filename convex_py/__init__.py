@@ -15,6 +15,7 @@ from ._functions import (
     mutation,
     query,
 )
+from ._http import Headers, HttpAction, HttpRouter, Request, Response, http_action, http_router
 from ._references import FunctionReference, api, get_function_name, internal
 from ._schema import SchemaDefinition, TableDefinition, define_schema, define_table
 from ._validators import Validator, v
@@ -28,7 +29,12 @@ __all__ = [
     "CronJobs",
     "ConvexFunction",
     "FunctionReference",
+    "Headers",
+    "HttpAction",
+    "HttpRouter",
     "Id",
+    "Request",
+    "Response",
     "SchemaDefinition",
     "TableDefinition",
     "UNSET",
@@ -39,6 +45,8 @@ __all__ = [
     "define_schema",
     "define_table",
     "get_function_name",
+    "http_action",
+    "http_router",
     "internal",
     "internal_action",
     "internal_mutation",

@@ -218,7 +218,7 @@ class SystemReader:
 class _TransactionCtx:
     """What the ctx of a query and of a mutation share: one transaction, made-on-use members."""
 
-    __slots__ = ("db", "auth", "_runtime", "_tx", "_identity", "_async")
+    __slots__ = ("db", "auth", "storage", "_runtime", "_tx", "_identity", "_async")
 
     _db_class: Any = DatabaseReader
     _role = "a query"
@@ -246,6 +246,9 @@ class _TransactionCtx:
         if name == "auth":
             self.auth = auth = Auth(self._identity, self._async)
             return auth
+        if name == "storage":  # get_url in a query; also generate_upload_url and delete in a mutation
+            self.storage = storage = self._runtime.storage.facade(self._tx, self._writes, self._async)
+            return storage
         return self._member(name)
 
     def _member(self, name: str) -> Any:
@@ -288,7 +291,7 @@ class MutationCtx(_TransactionCtx):
 class ActionCtx:
     """The ctx of an action: no database; each run_* call is its own transaction."""
 
-    __slots__ = ("auth", "_runtime", "_identity", "_async", "_scheduler", "_job_id")
+    __slots__ = ("auth", "_runtime", "_identity", "_async", "_scheduler", "_job_id", "_storage")
 
     def __init__(self, runtime: "Runtime", identity: Any, is_async: bool, job_id: Any = None) -> None:
         self._runtime = runtime
@@ -297,6 +300,7 @@ class ActionCtx:
         self.auth = Auth(identity, is_async)
         self._scheduler: Any = None
         self._job_id = job_id
+        self._storage: Any = None
 
     @property
     def scheduler(self) -> Any:
@@ -304,6 +308,13 @@ class ActionCtx:
         if self._scheduler is None:
             self._scheduler = self._runtime.scheduler_for(None, self._job_id, self._async)
         return self._scheduler
+
+    @property
+    def storage(self) -> Any:
+        """Files: store, get, get_url, delete, generate_upload_url, each at once."""
+        if self._storage is None:
+            self._storage = self._runtime.storage.facade(None, True, self._async)
+        return self._storage
 
     def run_query(self, ref: Any, args: Any = None) -> Any:
         """Run a query in its own transaction."""
