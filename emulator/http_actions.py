@@ -8,6 +8,7 @@ import inspect
 import itertools
 import json
 import os
+import sysconfig
 import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
@@ -25,7 +26,9 @@ MAX_BODY_BYTES = 20 << 20  # Convex's HTTP_ACTION_BODY_LIMIT: 20 MiB, for reques
 DEFAULT_SITE_URL = "http://127.0.0.1:3211"  # where Convex's local backend serves HTTP actions
 NOT_ENABLED = "This Convex deployment does not have HTTP actions enabled."
 _BODYLESS_METHODS = ("GET", "HEAD", "OPTIONS")  # Convex hands these to the handler without a body
-_OUR_DIRS = tuple(str(Path(__file__).resolve().parent.parent / name) for name in ("emulator", "convex_py"))
+# Frames of these folders are not the app's: a 500's trace leaves them out.
+_NOT_APP_DIRS = tuple(str(Path(__file__).resolve().parent.parent / name) for name in ("emulator", "convex_py")) + tuple(
+    {sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")})
 
 
 def text_response(status: int, text: str) -> Response:
@@ -48,7 +51,7 @@ def _trace(exc: BaseException, message: str) -> str:
     """The error and the app's own frames, innermost last, as Convex shows a stack."""
     lines = [message]
     for frame in traceback.extract_tb(exc.__traceback__):
-        if frame.filename.startswith(_OUR_DIRS):
+        if frame.filename.startswith(_NOT_APP_DIRS):
             continue
         lines.append(f"    at {frame.name} ({frame.filename}:{frame.lineno})")
     return "\n".join(lines)
