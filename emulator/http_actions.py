@@ -84,9 +84,9 @@ class HttpActions:
         self.random_request_ids = False  # a 500's request id: numbered in tests, random in the dev server
         self.log: Callable[[str], None] | None = None  # where a failing handler's error is logged
 
-    def handle(self, method: str, target: str, headers: Any, body: bytes | None,
-               identity: dict[str, Any] | None, *, site_url: str | None = None) -> Response:
-        """Answer one request for `target` (a path with its query string) on the site origin."""
+    def _route(self, method: str, target: str, headers: Any, body: bytes | None,
+               site_url: str | None) -> Response | tuple[HttpAction, Request, str]:
+        """The handler, request and route for a request, or the response when there is none to run."""
         router = self.runtime.app.http
         if router is None:
             return text_response(404, NOT_ENABLED)
@@ -100,10 +100,53 @@ class HttpActions:
         request = Request(f"{site_url or self.site_url}{target}", method=method, headers=Headers(headers),
                           body=None if method in _BODYLESS_METHODS else body)
         request._awaitable = action.is_async
-        response = self._run(action, request, identity, f"{routed_method} {routed_path}")
-        if method == "HEAD":
-            response = Response(None, status=response.status, headers=response.headers)
+        return action, request, f"{routed_method} {routed_path}"
+
+    def handle(self, method: str, target: str, headers: Any, body: bytes | None,
+               identity: dict[str, Any] | None, *, site_url: str | None = None) -> Response:
+        """Answer one request for `target` (a path with its query string) on the site origin."""
+        routed = self._route(method, target, headers, body, site_url)
+        if isinstance(routed, Response):
+            return routed
+        action, request, route = routed
+        return self._answer(method, self._run(action, request, identity, route))
+
+    async def handle_async(self, method: str, target: str, headers: Any, body: bytes | None,
+                           identity: dict[str, Any] | None, *, site_url: str | None = None,
+                           in_thread: Callable[..., Any]) -> Response:
+        """`handle` on an event loop: an async handler runs on it, a sync one through `in_thread`."""
+        routed = self._route(method, target, headers, body, site_url)
+        if isinstance(routed, Response):
+            return routed
+        action, request, route = routed
+        if not action.is_async:
+            return self._answer(method, await in_thread(self._run, action, request, identity, route))
+        started = self.runtime.clock.now
+        deadline = deadline_after(self.runtime.limits.action_timeout)
+        try:
+            result = await action.handler(ActionCtx(self.runtime, identity, True), request)
+            result = self._checked(result, route, deadline)
+        except Exception as exc:
+            return self._failed(exc, route, started)
+        self._record(route, started, "success", None, result.status)
+        return self._answer(method, result)
+
+    @staticmethod
+    def _answer(method: str, response: Response) -> Response:
+        if method == "HEAD":  # the GET route's answer, without its body
+            return Response(None, status=response.status, headers=response.headers)
         return response
+
+    def _checked(self, result: Any, route: str, deadline: float | None) -> Response:
+        check_deadline(deadline, self.runtime.limits.action_timeout)
+        if not isinstance(result, Response):
+            raise TypeError(
+                f"The HTTP action for {route} returned {type(result).__name__}, not a Response: "
+                "return Response(body, status=..., headers=...)"
+            )
+        if result.body is not None and len(result.body) > MAX_BODY_BYTES:
+            raise ValueError(f"HttpResponseTooLarge: HTTP actions support responses up to 20 MiB ({MAX_BODY_BYTES} bytes)")
+        return result
 
     def _run(self, action: HttpAction, request: Request, identity: dict[str, Any] | None, route: str) -> Response:
         runtime = self.runtime
@@ -114,14 +157,7 @@ class HttpActions:
             result = action.handler(ctx, request)
             if inspect.iscoroutine(result):
                 result = run_coroutine(result)
-            check_deadline(deadline, runtime.limits.action_timeout)
-            if not isinstance(result, Response):
-                raise TypeError(
-                    f"The HTTP action for {route} returned {type(result).__name__}, not a Response: "
-                    "return Response(body, status=..., headers=...)"
-                )
-            if result.body is not None and len(result.body) > MAX_BODY_BYTES:
-                raise ValueError(f"HttpResponseTooLarge: HTTP actions support responses up to 20 MiB ({MAX_BODY_BYTES} bytes)")
+            result = self._checked(result, route, deadline)
         except Exception as exc:
             return self._failed(exc, route, started)
         self._record(route, started, "success", None, result.status)

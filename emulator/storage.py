@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import itertools
 import uuid as uuid_module
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from convex_py._values import Id, as_id, decode_id
 from convex_py.errors import InvalidIdError, StorageError, StorageNotFoundError
@@ -60,7 +60,6 @@ class FileStorage:
         self._nonces = itertools.count(1)
         # Ids whose bytes changed since the last save, when something persists them (the dev server's --db).
         self.changed: set[str] | None = None
-        self.on_change: Callable[[], None] | None = None
 
     # --- ids and rows ---------------------------------------------------------------------------
 
@@ -127,8 +126,6 @@ class FileStorage:
     def _changed(self, storage_id: str) -> None:
         if self.changed is not None:
             self.changed.add(storage_id)
-        if self.on_change is not None:
-            self.on_change()
 
     def add(self, data: Any, content_type: Any = None, expected_sha256: Any = None, *, what: str = "store") -> Id:
         """Keep a new file and commit its `_storage` row at once (an action's store, an upload)."""
