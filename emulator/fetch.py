@@ -46,8 +46,24 @@ def upload(files: "FileStorage", target: str, headers: Headers, body: bytes) -> 
     return json_response(200, {"storageId": storage_id})
 
 
-def download(files: "FileStorage", file_uuid: str) -> Response:
-    """`GET /api/storage/<uuid>` → the bytes, with their content type and a sha-256 `Digest`."""
+def _byte_range(header: str, size: int) -> tuple[int, int] | None:
+    """The one range of a `Range: bytes=a-b` header (Convex serves one), as (start, end inclusive)."""
+    unit, _, spec = header.partition("=")
+    if unit.strip().lower() != "bytes" or "," in spec:
+        return None
+    first, dash, last = spec.strip().partition("-")
+    if not dash or not (first.isdigit() or last.isdigit()) or (first and not first.isdigit()) or (last and not last.isdigit()):
+        return None
+    if not first:  # the last N bytes
+        start, end = max(size - int(last), 0), size - 1
+    else:
+        start, end = int(first), min(int(last), size - 1) if last else size - 1
+    return (start, end) if start <= end and start < size else None
+
+
+def download(files: "FileStorage", file_uuid: str, range_header: str | None = None) -> Response:
+    """`GET /api/storage/<uuid>` → the bytes, with their content type and a sha-256 `Digest`;
+    with `Range: bytes=a-b`, that part of them (206)."""
     if not _UUID.match(file_uuid):
         return json_response(400, {
             "code": "InvalidStoragePath",
@@ -64,6 +80,14 @@ def download(files: "FileStorage", file_uuid: str) -> Response:
                        "accept-ranges": "bytes"})
     if row.get("contentType"):
         headers.set("content-type", row["contentType"])
+    if range_header is not None:
+        part = _byte_range(range_header, len(data))
+        if part is None:
+            return Response(None, status=416, headers={"content-range": f"bytes */{len(data)}"})
+        start, end = part
+        headers.delete("digest")  # the digest is the whole file's
+        headers.set("content-range", f"bytes {start}-{end}/{len(data)}")
+        return Response(data[start:end + 1], status=206, headers=headers)
     return Response(data, headers=headers)
 
 
@@ -77,7 +101,7 @@ def api_request(files: "FileStorage", method: str, target: str, headers: Headers
     if path.startswith("/api/storage/") and path.count("/") == 3:
         if method not in ("GET", "HEAD"):
             return json_response(405, {"code": "MethodNotAllowed", "message": "Download a file with a GET"})
-        response = download(files, path.rsplit("/", 1)[1])
+        response = download(files, path.rsplit("/", 1)[1], headers.get("range"))
         return Response(None, status=response.status, headers=response.headers) if method == "HEAD" else response
     return json_response(404, {"code": "NotFound", "message": f"No route for {method} {path}"})
 

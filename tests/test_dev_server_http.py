@@ -183,6 +183,9 @@ def test_upload_then_download_byte_for_byte(server):
     assert download.headers["content-type"] == "application/x-thing"
     assert download.headers["content-length"] == str(len(BLOB))
     assert download.headers["digest"] == f"sha-256={b64sha(BLOB)}"
+    part = httpx.get(url, headers={"Range": "bytes=1000-1999"})
+    assert (part.status_code, part.content, part.headers["content-range"]) == (
+        206, BLOB[1000:2000], f"bytes 1000-1999/{len(BLOB)}")
     head = httpx.head(url)
     assert (head.status_code, head.content, head.headers["content-length"]) == (200, b"", str(len(BLOB)))
     call(server, "mutation", "files:remove", {"id": storage_id})

@@ -266,3 +266,16 @@ def test_a_mutation_delete_counts_as_a_write():
     with pytest.raises(LimitExceededError, match=r"Too many writes in a single function execution \(limit: 2\)"):
         limited.run(delete_all)
     assert len(limited.query("files:files")) == 3
+
+
+def test_a_download_takes_one_byte_range(t):
+    url = t.query("files:url", {"id": stored(t)})
+    cases = {"bytes=0-7": (0, 7), "bytes=-4": (260, 263), "bytes=260-": (260, 263), "bytes=250-999": (250, 263)}
+    for header, (start, end) in cases.items():
+        part = t.fetch(url, headers={"Range": header})
+        assert (part.status_code, part.content) == (206, PNG[start:end + 1])
+        assert part.headers["content-range"] == f"bytes {start}-{end}/264"
+        assert "digest" not in part.headers
+    for header in ("bytes=0-1,4-5", "bytes=300-400", "items=0-1", "bytes=5-2"):
+        refused = t.fetch(url, headers={"Range": header})
+        assert (refused.status_code, refused.headers["content-range"]) == (416, "bytes */264")

@@ -45,7 +45,7 @@ def storage_routes(server: "DevServer") -> list[BaseRoute]:
     async def download_file(request: Request) -> Response:
         if request.path_params["uuid"] == "upload":  # a GET of the upload URL: answered as t.fetch does
             return _starlette(api_request(files, request.method, "/api/storage/upload", Headers(), None))
-        return _starlette(download(files, request.path_params["uuid"]), request.method)
+        return _starlette(download(files, request.path_params["uuid"], request.headers.get("range")), request.method)
 
     return [
         Route("/api/storage/upload", upload_file, methods=["POST"]),
