@@ -301,3 +301,38 @@ def test_the_webhooks_fixture_through_the_dev_server():
         assert time.time() * 1000 < job["scheduledTime"]
     finally:
         dev.stop()
+
+
+def test_convex_py_dev_serves_the_webhooks_fixture_on_its_site_port(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    db = tmp_path / "state.sqlite"
+    command = [sys.executable, "-m", "emulator.cli", "dev", str(WEBHOOKS), "--port", "0", "--site-port", "0",
+               "--db", str(db)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline()
+        assert line.startswith(f"convex-py dev: serving {WEBHOOKS} at http://127.0.0.1:")
+        site_url = line.split("; HTTP actions at ")[1].split(". ")[0]
+        api_url = line.split(" at ")[1].split(" ")[0]
+        assert site_url.startswith("http://127.0.0.1:") and site_url != api_url
+        body = json.dumps({"id": "evt_cli", "type": "payment.succeeded",
+                           "data": {"customer": "cus_2", "amount": 5, "currency": "EUR"}}).encode()
+        signature = "sha256=" + hmac.new(b"whsec_test_secret", body, hashlib.sha256).hexdigest()
+        response = httpx.post(f"{site_url}/webhooks/payment", content=body, headers={"X-Signature": signature})
+        assert response.status_code == 200
+        url = ConvexHttpClient(api_url).query("payments:receipt_url", {"eventId": "evt_cli"})
+        assert httpx.get(url).content == b"Receipt evt_cli\nCustomer: cus_2\nAmount: 5.00 EUR\n"
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=20)
+    assert process.returncode == 0
+    assert "Traceback" not in err
+    saved = sqlite3.connect(db)
+    try:
+        assert saved.execute("SELECT data FROM files").fetchall() == [
+            (b"Receipt evt_cli\nCustomer: cus_2\nAmount: 5.00 EUR\n",)]
+    finally:
+        saved.close()
