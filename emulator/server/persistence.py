@@ -3,10 +3,11 @@
 Each mutation's writes, the jobs it scheduled and the cron state are written in
 one SQLite transaction before the mutation commits in memory (the runtime's
 commit hook): if SQLite refuses, the mutation rolls back and nothing is applied.
-The WAL is then fsynced by a syncer thread for every commit written so far at
-once (group commit), outside the lock queries and mutations need; a client's
-answer waits for the fsync covering its commit. The server holds an exclusive
-lock on the file for its lifetime, so a second server on it stops at start.
+A syncer thread then fsyncs the WAL for every commit written so far at once
+(group commit) and checkpoints it, outside the lock queries and mutations
+need; a mutation's answer waits for the fsync covering its commit. The server
+holds an exclusive lock (flock) on the file for its lifetime, so a second
+server on it stops at start.
 
 On start, the documents come back, pending jobs go back on the heap (overdue
 ones run at once), an action found `inProgress` is failed as after a crash, and
@@ -83,6 +84,9 @@ def lock_file(path: Path) -> int:
 class Persistence:
     """One SQLite file holding an emulator's state, locked for this process while open."""
 
+    busy_timeout = 2.0  # seconds a commit waits for another process's lock on the file before it fails
+    checkpoint_bytes = 8 << 20  # the syncer copies the WAL into the main file past this size
+
     def __init__(self, path: str | Path, emulator: "ConvexEmulator", log: Callable[[str], Any] = print) -> None:
         self.path = Path(path)
         self.emulator = emulator
@@ -91,17 +95,16 @@ class Persistence:
         self._lock_fd = lock_file(self.path)
         self.db: sqlite3.Connection | None = None
         try:
-            self.db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-            self.db.execute("PRAGMA locking_mode=EXCLUSIVE")  # no other connection, ever, while we run
+            self.db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None,
+                                      timeout=self.busy_timeout)
             tables = {name for name, in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             if tables and not _OUR_TABLES <= tables:
                 raise PersistenceError(f"--db {self.path} is an SQLite database of something else "
                                        f"(tables: {', '.join(sorted(tables)[:5])}); give a new file name")
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")  # commits write the WAL; the syncer fsyncs it
+            self.db.execute("PRAGMA wal_autocheckpoint=0")  # the syncer checkpoints, off the runtime's lock
             self.db.executescript(_SCHEMA + files_db.SCHEMA)
-            self.db.execute("BEGIN IMMEDIATE")  # takes the exclusive lock now, not at the first write
-            self.db.execute("COMMIT")
         except sqlite3.Error as exc:
             self._close_quietly()
             raise PersistenceError(f"--db {self.path} is not a usable convex-py database: {exc}") from None
@@ -125,6 +128,7 @@ class Persistence:
         self._syncer: threading.Thread | None = None
         self._closing = False
         self._wal_fd: int | None = None
+        self._checkpointer: sqlite3.Connection | None = None
 
     def _close_quietly(self) -> None:
         if self.db is not None:
@@ -219,6 +223,18 @@ class Persistence:
                 os.fsync(self._lock_fd)
                 return
         os.fsync(self._wal_fd)
+        if os.fstat(self._wal_fd).st_size > self.checkpoint_bytes:
+            self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        """Copy the WAL into the main file from this thread's own connection: commits go on meanwhile."""
+        try:
+            if self._checkpointer is None:
+                self._checkpointer = sqlite3.connect(str(self.path), isolation_level=None, timeout=self.busy_timeout,
+                                                     check_same_thread=False)
+            self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error as exc:  # tried again after the next sync; the WAL keeps every commit meanwhile
+            self.log(f"could not checkpoint {self.path}: {exc}")
 
     def _sync_loop(self) -> None:
         cond = self._cond
@@ -341,6 +357,9 @@ class Persistence:
             self._cond.notify_all()
         if self._syncer is not None:
             self._syncer.join(timeout=5)
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+            self._checkpointer = None
         with self.lock:
             if self.db is not None:
                 self.db.close()
