@@ -80,14 +80,14 @@ class Headers:
         if isinstance(init, Headers):
             self._pairs = list(init._pairs)
             return
-        pairs = init.items() if isinstance(init, Mapping) else init
-        try:
-            for name, value in pairs:
-                self.append(name, value)
-        except (TypeError, ValueError) as exc:
-            if isinstance(exc, ValueError) or isinstance(init, Mapping):
-                raise
-            raise TypeError(f"Headers take a dict or a list of (name, value) pairs, got {init!r}") from None
+        if isinstance(init, Mapping):
+            pairs = list(init.items())
+        elif isinstance(init, (list, tuple)) and all(isinstance(p, (list, tuple)) and len(p) == 2 for p in init):
+            pairs = list(init)
+        else:
+            raise TypeError(f"Headers take a dict or a list of (name, value) pairs, got {init!r}")
+        for name, value in pairs:
+            self.append(name, value)
 
     def append(self, name: str, value: str) -> None:
         """Add a value for `name`, keeping the ones it has."""

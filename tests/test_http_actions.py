@@ -284,6 +284,12 @@ def test_response_and_request_reject_what_fetch_rejects():
     with pytest.raises(TypeError, match="Request with GET/HEAD method cannot have body."):
         Request("http://x/", body=b"1")
     assert Response.redirect("/elsewhere", 307).headers["location"] == "/elsewhere"
+    with pytest.raises(TypeError, match=r"Headers take a dict or a list of \(name, value\) pairs, got 'abc'"):
+        Headers("abc")
+    with pytest.raises(ValueError, match="Invalid header name 'bad name'"):
+        Headers({"bad name": "x"})
+    headers = Headers([("X-A", "1"), ("x-a", "2"), ("B", "3")])
+    assert (headers["x-a"], headers.get_all("X-A"), headers.items()) == ("1, 2", ["1", "2"], [("b", "3"), ("x-a", "1, 2")])
 
 
 def test_a_handler_that_returns_no_response_is_a_500():
