@@ -16,7 +16,8 @@ INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 
 MAX_DOCUMENT_SIZE = 1 << 20  # 1 MiB
-MAX_NESTING = 16
+MAX_NESTING = 16  # a document's levels of objects and arrays
+MAX_VALUE_NESTING = 64  # any other value's: arguments, return values, scheduled arguments
 MAX_ARRAY_LENGTH = 8192
 MAX_OBJECT_FIELDS = 1024
 MAX_FIELD_NAME_LENGTH = 1024
@@ -175,10 +176,38 @@ def _check_key(k: Any, path: str, top_level: bool) -> int:
     return len(k) + 1
 
 
-def copy_value(value: Any, path: str = "", depth: int = 0, top_level: bool = False) -> tuple[Any, int]:
+def _nesting(value: Any) -> int:
+    """Levels of objects and arrays in a value (a scalar has none); no recursion, any depth."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        t = type(item)
+        if t is dict:
+            children: Any = item.values()
+        elif t is list or t is tuple:
+            children = item
+        else:
+            continue
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def _too_nested(value: Any, path: str, depth: int, limit: int) -> InvalidValueError:
+    what = "Document" if limit == MAX_NESTING else "Value"
+    return InvalidValueError(
+        f"{what} is too nested (nested {depth + _nesting(value)} levels deep > maximum nesting {limit})"
+        f"{_describe_path(path)}."
+    )
+
+
+def copy_value(value: Any, path: str = "", depth: int = 0, top_level: bool = False,
+               limit: int = MAX_VALUE_NESTING) -> tuple[Any, int]:
     """Check that `value` is a Convex value; return a private deep copy and its size in bytes.
 
     One pass does all three jobs because this sits on every write, argument and return value.
+    `limit` is the nesting allowed: `MAX_NESTING` for a document, `MAX_VALUE_NESTING` otherwise.
     """
     t = type(value)
     if t is str or t is Id:
@@ -191,8 +220,8 @@ def copy_value(value: Any, path: str = "", depth: int = 0, top_level: bool = Fal
         raise InvalidValueError(f"Integer {value}{_describe_path(path)} is outside the int64 range.")
     if t is bool or value is None:
         return value, 1
-    if depth >= MAX_NESTING:
-        raise InvalidValueError(f"Document is too nested (limit: {MAX_NESTING} levels){_describe_path(path)}.")
+    if depth >= limit:
+        raise _too_nested(value, path, depth, limit)
     if t is dict:
         if len(value) > MAX_OBJECT_FIELDS:
             raise InvalidValueError(
@@ -215,7 +244,7 @@ def copy_value(value: Any, path: str = "", depth: int = 0, top_level: bool = Fal
                 out[k] = item
                 size += cost + 9
             else:
-                out[k], s = copy_value(item, f"{path}.{k}", depth + 1)
+                out[k], s = copy_value(item, f"{path}.{k}", depth + 1, False, limit)
                 size += cost + s
         return out, size
     if t is list or t is tuple:
@@ -234,7 +263,7 @@ def copy_value(value: Any, path: str = "", depth: int = 0, top_level: bool = Fal
                 out_list.append(item)
                 size += 9
             else:
-                c, s = copy_value(item, f"{path}[{i}]", depth + 1)
+                c, s = copy_value(item, f"{path}[{i}]", depth + 1, False, limit)
                 out_list.append(c)
                 size += s
         return out_list, size
@@ -245,7 +274,7 @@ def copy_value(value: Any, path: str = "", depth: int = 0, top_level: bool = Fal
         # Subclasses (enums, OrderedDict, ...) become their plain base value.
         for base in (str, int, float, dict, list):
             if isinstance(value, base):
-                return copy_value(base(value), path, depth, top_level)
+                return copy_value(base(value), path, depth, top_level, limit)
     raise InvalidValueError(
         f"{type(value).__name__} {value!r}{_describe_path(path)} is not a supported Convex type "
         "(None, int, float, bool, str, bytes, list, dict)."

@@ -1,4 +1,4 @@
-"""Every error convex-py raises, in one place.
+"""Every error convex-py raises (and its one warning), in one place.
 
 `ConvexError` is the application's own error (its `data` reaches the caller).
 Everything else derives from `ConvexPyError`: a mistake in the app, the call or
@@ -79,6 +79,10 @@ class ReadOnlyError(ConvexPyError):
     """A write attempted from a query (or another read-only context)."""
 
 
+class DirectCallWarning(UserWarning):
+    """A registered function was called directly (`fn(ctx, args)`): it runs, but Convex advises a helper."""
+
+
 class UnsupportedInFunctionError(ConvexPyError):
     """A query or mutation awaited something that is not a Convex operation."""
 
@@ -87,7 +91,7 @@ class UnsupportedInFunctionError(ConvexPyError):
 
 
 class InvalidTableError(ConvexPyError, ValueError):
-    """A table name that is invalid, or not in the schema."""
+    """A table name that is invalid, or a system table where a user table belongs (or the reverse)."""
 
 
 class InvalidIdError(ConvexPyError, ValueError):

@@ -322,10 +322,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"convex-py {args.command}: ConvexError: {json.dumps(to_json(exc.data))}", file=sys.stderr)
         return FUNCTION_ERROR
     except Exception as exc:  # the app's own code raised
+        hint = ""
         if args.debug:
             traceback.print_exc()
-        print(f"convex-py {args.command}: the function raised {type(exc).__name__}: {_one_line(str(exc))} "
-              "(--debug shows the traceback)", file=sys.stderr)
+        else:
+            hint = " (--debug shows the traceback)"
+        print(f"convex-py {args.command}: the function raised {type(exc).__name__}: {_one_line(str(exc))}{hint}",
+              file=sys.stderr)
         return FUNCTION_ERROR
 
 

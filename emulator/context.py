@@ -13,7 +13,8 @@ from convex_py.errors import DocumentNotFoundError, InvalidIdError, InvalidTable
 
 from ._aliases import with_camel_case_aliases
 from ._ready import Ready
-from .query import QueryBuilder
+from .query import QueryBuilder, as_number, float_field
+from .search import vector_search
 
 if TYPE_CHECKING:
     from .runtime import Runtime, Transaction
@@ -238,6 +239,11 @@ class _TransactionCtx:
     def _wrap_result(self, value: Any) -> Any:
         return _ret(self._async, value)
 
+    def _run_directly(self, fn: Any, args: Any) -> Any:
+        """A registered function called as `fn(ctx, args)`: its handler, in this same transaction."""
+        ctx = self if fn.is_async == self._async else type(self)(self._runtime, self._tx, self._identity, fn.is_async)
+        return _direct_result(self._async, fn, fn.handler(ctx, args))
+
     def __getattr__(self, name: str) -> Any:
         # Members are made on first use (many functions touch only `db`), then kept in their slot.
         if name == "db":
@@ -324,11 +330,34 @@ class ActionCtx:
         """Run a mutation in its own transaction."""
         return _ret(self._async, self._runtime.call("mutation", ref, args, self._identity))
 
+    def vector_search(self, table_name: str, index_name: str, query: dict[str, Any]) -> Any:
+        """The documents nearest `query["vector"]` in a vector index: [{"_id", "_score"}], best first."""
+        runtime = self._runtime
+        schema = runtime.store.schema
+        definition = schema.tables.get(table_name) if schema is not None and isinstance(table_name, str) else None
+        validator = None if definition is None or not schema.schema_validation else definition.validator
+
+        def normalize(field: str, value: Any) -> Any:
+            if type(value) is int and validator is not None:
+                return as_number(value, float_field(validator, field))
+            return value
+
+        with runtime.lock:  # a consistent snapshot: no mutation is halfway through its writes
+            results = vector_search(runtime.store, table_name, index_name, query, normalize)
+        return _ret(self._async, results)
+
     def run_action(self, ref: Any, args: Any = None) -> Any:
         """Run another action (awaitable in an async action)."""
         if self._async:
             return self._runtime.action_coroutine(ref, args, self._identity)
         return self._runtime.call("action", ref, args, self._identity)
+
+    def _run_directly(self, fn: Any, args: Any) -> Any:
+        """A registered function called as `fn(ctx, args)`: its handler, with this action's ctx."""
+        ctx = self
+        if fn.is_async != self._async:
+            ctx = ActionCtx(self._runtime, self._identity, fn.is_async, self._job_id)
+        return _direct_result(self._async, fn, fn.handler(ctx, args))
 
     def __getattr__(self, name: str) -> Any:
         if name == "db":
@@ -336,6 +365,13 @@ class ActionCtx:
                 "ctx.db is not available in actions: read and write through ctx.run_query / ctx.run_mutation."
             )
         raise AttributeError(_missing_member(name, "an action"))
+
+
+def _direct_result(caller_async: bool, fn: Any, result: Any) -> Any:
+    """What a direct call returns: awaitable for an `async def` caller (or handler), else the value."""
+    if caller_async and not fn.is_async:
+        return Ready(result)
+    return result
 
 
 def _missing_member(name: str, role: str) -> str:

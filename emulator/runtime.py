@@ -29,6 +29,7 @@ from convex_py.errors import (
     ValidationError,
 )
 
+from ._driver import drive
 from .app import App
 from .context import ActionCtx, MutationCtx, QueryCtx
 from .limits import Limits
@@ -81,21 +82,21 @@ class Transaction(Budget):
             )
 
 
-def drive(coro: Coroutine[Any, Any, Any], what: str) -> Any:
-    """Run a coroutine that must finish without suspending (queries and mutations)."""
-    try:
-        coro.send(None)
-    except StopIteration as stop:
-        return stop.value
-    except RuntimeError as exc:
-        if "no running event loop" not in str(exc):
-            raise
-    else:
-        coro.close()
-    raise UnsupportedInFunctionError(
-        f"{what} awaited something that is not a Convex operation (a sleep, a timer, a network call). "
-        "Queries and mutations must be deterministic: only ctx methods can be awaited; "
-        "do outside work in an action."
+def _awaited_a_value(exc: TypeError) -> bool:
+    return "can't be used in 'await' expression" in str(exc)
+
+
+def _sync_ctx_awaited(path: str, kind: str) -> UnsupportedInFunctionError:
+    """The error for a plain function (a lambda) whose coroutine awaited ctx calls."""
+    if path == INLINE_PATH:
+        return UnsupportedInFunctionError(
+            f"The inline {kind} is a plain function (a lambda?) that returned a coroutine awaiting ctx calls; "
+            "a plain function gets a ctx whose methods return values, not awaitables. Use `async def`: "
+            f"`async def f(ctx): return await helper(ctx)`, then pass f."
+        )
+    return UnsupportedInFunctionError(
+        f"The {kind} `{path}` is a plain `def` that returned a coroutine awaiting ctx calls; a plain `def` "
+        "gets a ctx whose methods return values, not awaitables. Declare the handler with `async def`."
     )
 
 
@@ -230,7 +231,12 @@ class Runtime:
         checked = self.check_args(path, fn, args)
         result = fn.handler(ctx_class(self, tx, identity, fn.is_async), checked)
         if fn.is_async or type(result) is CoroutineType:
-            result = drive(result, f"The {fn.kind} `{path}`")
+            try:
+                result = drive(result, f"The {fn.kind} `{path}`")
+            except TypeError as exc:
+                if fn.is_async or not _awaited_a_value(exc):
+                    raise
+                raise _sync_ctx_awaited(path, fn.kind) from None
         if tx.deadline is not None:
             check_deadline(tx.deadline, self.limits.query_mutation_timeout)
         if result is None and fn.returns_validator is None:
@@ -298,10 +304,14 @@ class Runtime:
         path, fn = self.resolve("mutation", ref)
         store = self.store
         point = store.savepoint()
+        written = tx.docs_written, tx.bytes_written
         try:
             return self._mutation_in(path, fn, args, identity, tx)
         except BaseException:
+            # Rolled-back writes no longer count toward the write limits (Convex's subtransactions
+            # roll back their writes); what was read or scheduled still counts, as in Convex.
             store.rollback_to(point)
+            tx.docs_written, tx.bytes_written = written
             raise
 
     # --- actions -----------------------------------------------------------------
@@ -315,7 +325,12 @@ class Runtime:
         else:
             result = fn.handler(ctx, checked)
             if inspect.iscoroutine(result):
-                result = run_coroutine(result)
+                try:
+                    result = run_coroutine(result)
+                except TypeError as exc:
+                    if not _awaited_a_value(exc):
+                        raise
+                    raise _sync_ctx_awaited(path, fn.kind) from None
         check_deadline(deadline, self.limits.action_timeout)
         return self.check_result(path, fn, result)
 

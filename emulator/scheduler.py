@@ -562,6 +562,8 @@ class Scheduler:
 
     def finish_all(self, max_iterations: int) -> int:
         """Run jobs from due time to due time until none is pending; return how many ran."""
+        if type(max_iterations) is float and max_iterations.is_integer():
+            max_iterations = int(max_iterations)  # a count, as Convex's numbers give it
         if type(max_iterations) is not int or max_iterations < 1:
             raise ValueError(f"max_iterations must be a positive int, got {max_iterations!r}")
         self._generations = {}
@@ -572,7 +574,24 @@ class Scheduler:
                 ran += self.run_due(math.inf, stop_when_no_jobs=True)
         finally:
             self._generations = None
+        self._cleanups_due_now()
         return ran
+
+    def _cleanups_due_now(self) -> None:
+        """Remove the finished jobs whose 7 days end at the current instant (crons there wait)."""
+        if self._incoming:
+            self._take_incoming()
+        heap = self.heap
+        now = self.clock.now
+        kept = []
+        while heap and heap[0][0] <= now:
+            entry = heapq.heappop(heap)
+            if entry[2] == CLEANUP:
+                self._cleanup(entry[3])
+            else:
+                kept.append(entry)
+        for entry in kept:
+            heapq.heappush(heap, entry)
 
     # --- the log ----------------------------------------------------------------------
 
