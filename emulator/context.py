@@ -105,7 +105,7 @@ class DatabaseReader:
 
     @property
     def system(self) -> "SystemReader":
-        """Read-only access to system tables (`_scheduled_functions`)."""
+        """Read-only access to system tables (`_scheduled_functions`, `_storage`)."""
         if self._system is None:
             self._system = SystemReader(self._tx, self._async)
         return self._system
@@ -209,7 +209,7 @@ class SystemReader:
         tx.check_open()
         table = tx.store.tables.get(table_name) if isinstance(table_name, str) else None
         if table is None or not table.is_system:
-            raise InvalidTableError(f"{table_name!r} is not a system table (system tables: _scheduled_functions).")
+            raise InvalidTableError(f"{table_name!r} is not a system table (system tables: _scheduled_functions, _storage).")
         return QueryBuilder(tx, table_name, table, self._async, True)
 
     def normalize_id(self, table_name: str, id_string: str) -> Any:
