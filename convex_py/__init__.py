@@ -17,6 +17,7 @@ from ._functions import (
     query,
 )
 from ._pagination import pagination_opts_validator, pagination_result_validator
+from ._http import Headers, HttpAction, HttpRouter, Request, Response, http_action, http_router
 from ._references import FunctionReference, api, get_function_name, internal
 from ._schema import SchemaDefinition, TableDefinition, define_schema, define_table
 from ._validators import Validator, v
@@ -31,7 +32,12 @@ __all__ = [
     "CronJobs",
     "ConvexFunction",
     "FunctionReference",
+    "Headers",
+    "HttpAction",
+    "HttpRouter",
     "Id",
+    "Request",
+    "Response",
     "SchemaDefinition",
     "TableDefinition",
     "UNSET",
@@ -43,6 +49,8 @@ __all__ = [
     "define_table",
     "env",
     "get_function_name",
+    "http_action",
+    "http_router",
     "internal",
     "internal_action",
     "internal_mutation",

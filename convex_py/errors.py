@@ -185,3 +185,21 @@ class EnvironmentVariableError(ConvexPyError, ValueError):
 
 class UnresolvedCommitTsError(ConvexPyError, TypeError):
     """`ctx.db.vars.commit_ts` used as a number before its mutation has committed."""
+
+
+# --- HTTP actions and file storage -------------------------------------------------
+
+
+class HttpRouteError(ConvexPyError, ValueError):
+    """An `http.route(...)` Convex refuses: a bad path or method, or a route already taken.
+
+    The message is Convex's own (e.g. "Path '/hook' for method POST already in use").
+    """
+
+
+class StorageError(ConvexPyError, ValueError):
+    """A file storage call Convex refuses: a file that is not bytes, a sha256 that does not match."""
+
+
+class StorageNotFoundError(StorageError, LookupError):
+    """`ctx.storage.delete` of a file that does not exist (Convex: "storage id ... not found")."""

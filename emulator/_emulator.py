@@ -22,6 +22,8 @@ from .env_vars import built_ins, check_variable, checked
 from .runtime_crons import RuntimeCronRunner
 from .scheduler import JOBS, Scheduler
 from .store import Store
+from .http_actions import HttpActions
+from .storage import FileStorage
 
 
 
@@ -69,11 +71,37 @@ class _Caller:
         """Run an action (a reference, or an inline function of ctx)."""
         return self._call("action", ref, args)
 
+    def fetch(self, path: str, *, method: str = "GET", headers: Any = None, body: Any = None) -> Any:
+        """Send an HTTP request to the app's HTTP actions (or to a file URL); returns an `httpx.Response`.
+
+        `path` is a site path ("/webhook?x=1") or a URL from `ctx.storage.get_url` or
+        `generate_upload_url`. Without `with_identity`, an `Authorization: Bearer <JWT>`
+        header gives the identity, as in Convex.
+        """
+        from .fetch import fetch
+
+        emulator = self._emulator if self._emulator is not None else self
+        return fetch(emulator._http, self._runtime.storage, path, method=method, headers=headers, body=body,
+                     identity=self._identity, decode_identity=_identity_from_header)
+
     def run(self, fn: Callable[..., Any]) -> Any:
         """Run an inline function with a mutation ctx: direct access to the database."""
         if not callable(fn) or isinstance(fn, ConvexFunction) or _is_reference(fn):
             raise TypeError("run() takes an inline function of ctx, e.g. t.run(lambda ctx: ctx.db.get(id))")
         return self._call("mutation", fn, None)
+
+
+def _identity_from_header(header: str | None) -> dict[str, Any] | None:
+    """The identity in an `Authorization: Bearer <JWT>` header, decoded as the dev server does; an
+    HTTP action still runs, without identity, when the header is missing or not a Convex token."""
+    if not header:
+        return None
+    from .server import identity_from_token
+
+    try:
+        return identity_from_token(header)
+    except Exception:
+        return None
 
 
 def _is_reference(value: Any) -> bool:
@@ -120,10 +148,13 @@ class ConvexEmulator(_Caller):
         self._crons = CronRunner(self._scheduler)
         self._runtime.runtime_crons = RuntimeCronRunner(self._scheduler)
         self._runtime.runtime_crons.runs = self._crons.runs  # one log of cron runs, in time order
+        self._runtime.storage = FileStorage(self.store, self.clock, self._runtime.lock)
+        self._http = HttpActions(self._runtime, self._scheduler.executions)
         self._crons.deploy(self.app.crons)
         # Not _Caller.__init__: the emulator must not refer to itself, so that dropping the
         # last reference frees it (and its documents) at once instead of at the next full GC.
         self._identity = None
+        self._emulator = None
 
     # --- environment variables ---------------------------------------------------
 
@@ -234,7 +265,7 @@ class ConvexEmulator(_Caller):
         return [dict(run) for run in self._crons.runs if name is None or run["name"] == name]
 
     def timeline(self) -> list[dict[str, Any]]:
-        """Every execution of a scheduled function or cron: virtual time, function, outcome, error."""
+        """Every execution of a scheduled function, cron or HTTP action: virtual time, function, outcome, error."""
         return [dict(entry) for entry in self._scheduler.executions]
 
     # --- fault injection --------------------------------------------------------------

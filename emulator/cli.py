@@ -237,10 +237,11 @@ def cmd_dev(args: argparse.Namespace) -> int:
         emulator._runtime.env.update(built_ins(args.port, host=args.host))
     try:
         server = DevServer(emulator, args.host, args.port, db=args.db, jwks=args.jwks,
-                           auth_issuer=args.auth_issuer, auth_audience=args.auth_audience)
+                           auth_issuer=args.auth_issuer, auth_audience=args.auth_audience, site_port=args.site_port)
     except OSError as exc:
         emulator.close()
-        raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+        ports = f"{args.port} or {args.site_port if args.site_port is not None else args.port + 1 if args.port else 0}"
+        raise CliError(f"cannot listen on {args.host}:{ports}: {exc.strerror or exc}") from None
     except BaseException:
         emulator.close()
         raise
@@ -299,8 +300,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     dev = _command(commands, "dev", "serve Convex's HTTP API on loopback, on the real clock", cmd_dev)
     dev.add_argument("--port", type=int, default=3210, help="the port (default 3210; 0 picks a free one)")
+    dev.add_argument("--site-port", type=int, metavar="PORT",
+                     help="the port of HTTP actions (default: --port + 1, as Convex's 3210 and 3211)")
     dev.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)")
-    dev.add_argument("--db", metavar="FILE", help="keep documents, jobs and cron state in this SQLite file")
+    dev.add_argument("--db", metavar="FILE", help="keep documents, jobs, cron state and files in this SQLite file")
     dev.add_argument("--jwks", metavar="FILE", help="verify auth tokens' signatures with the keys of this JWKS file")
     dev.add_argument("--auth-issuer", metavar="ISS", help="with --jwks: the issuer (iss) tokens must have")
     dev.add_argument("--auth-audience", metavar="AUD",

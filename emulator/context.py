@@ -115,7 +115,7 @@ class DatabaseReader:
 
     @property
     def system(self) -> "SystemReader":
-        """Read-only access to system tables (`_scheduled_functions`)."""
+        """Read-only access to system tables (`_scheduled_functions`, `_storage`)."""
         if self._system is None:
             self._system = SystemReader(self._tx, self._async)
         return self._system
@@ -226,7 +226,7 @@ class SystemReader:
         tx.check_open()
         table = tx.store.tables.get(table_name) if isinstance(table_name, str) else None
         if table is None or not table.is_system:
-            raise InvalidTableError(f"{table_name!r} is not a system table (system tables: _scheduled_functions).")
+            raise InvalidTableError(f"{table_name!r} is not a system table (system tables: _scheduled_functions, _storage).")
         return QueryBuilder(tx, table_name, table, self._async, True)
 
     def normalize_id(self, table_name: str, id_string: str) -> Any:
@@ -237,7 +237,7 @@ class SystemReader:
 class _TransactionCtx:
     """What the ctx of a query and of a mutation share: one transaction, made-on-use members."""
 
-    __slots__ = ("db", "auth", "meta", "_runtime", "_tx", "_identity", "_async")
+    __slots__ = ("db", "auth", "meta", "storage", "_runtime", "_tx", "_identity", "_async")
 
     _db_class: Any = DatabaseReader
     _role = "a query"
@@ -270,6 +270,9 @@ class _TransactionCtx:
         if name == "auth":
             self.auth = auth = Auth(self._identity, self._async)
             return auth
+        if name == "storage":  # get_url in a query; also generate_upload_url and delete in a mutation
+            self.storage = storage = self._runtime.storage.facade(self._tx, self._writes, self._async)
+            return storage
         return self._member(name)
 
     def _member(self, name: str) -> Any:
@@ -330,7 +333,7 @@ class ActionCtx:
     """The ctx of an action: no database; each run_* call is its own transaction."""
 
     __slots__ = ("auth", "_runtime", "_identity", "_async", "_scheduler", "_job_id", "_function", "_limits",
-                 "_request", "_meta")
+                 "_request", "_meta", "_storage")
 
     def __init__(self, runtime: "Runtime", identity: Any, is_async: bool, job_id: Any = None) -> None:
         self._runtime = runtime
@@ -343,6 +346,7 @@ class ActionCtx:
         self._limits: dict[str, int] | None = None
         self._request: Any = None
         self._meta: Any = None
+        self._storage: Any = None
 
     def _setup(self, path: str, fn: Any, limits: dict[str, int] | None, request: Any) -> None:
         """The running action (for ctx.meta), the limits its transactions inherit, its request."""
@@ -377,6 +381,13 @@ class ActionCtx:
         if self._scheduler is None:
             self._scheduler = self._runtime.scheduler_for(None, self._job_id, self._async)
         return self._scheduler
+
+    @property
+    def storage(self) -> Any:
+        """Files: store, get, get_url, delete, generate_upload_url, each at once."""
+        if self._storage is None:
+            self._storage = self._runtime.storage.facade(None, True, self._async)
+        return self._storage
 
     def run_query(self, ref: Any, args: Any = None, options: Any = None, *, transaction_limits: Any = None) -> Any:
         """Run a query in its own transaction (`transaction_limits=` caps it)."""
@@ -437,6 +448,4 @@ def _direct_result(caller_async: bool, fn: Any, result: Any) -> Any:
 
 
 def _missing_member(name: str, role: str) -> str:
-    if name == "storage":  # no kind of function has it yet: say so, rather than send the user elsewhere
-        return "ctx.storage (file storage) is not supported by convex-py yet, in any kind of function."
     return f"ctx.{name} is not available in {role}."

@@ -170,6 +170,7 @@ class Runtime:
         self.lock = threading.RLock()
         self.scheduler: Any = None  # set by the emulator: makes ctx.scheduler objects
         self.runtime_crons: Any = None  # set by the emulator: serves convex_py.crons.Crons
+        self.storage: Any = None  # set by the emulator: the FileStorage behind ctx.storage
         self.commits_to_fail = 0  # fault injection: fail this many commits with a transient error
         self.retries = 0  # mutations run again after a transient failure
         # Called before a top-level mutation commits in memory (the dev server's --db writes it

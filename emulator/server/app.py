@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import os
 import socket
 import threading
 import time
@@ -29,7 +30,10 @@ from . import logs
 from .auth import TokenVerifier
 from .persistence import Persistence
 from .protocol import JsonH11Protocol
+from .routes import _Guard as _guard
 from .routes import build_app, routes
+from .site import SiteApp
+from .storage_routes import ByPort, storage_routes
 
 
 def _real_now() -> float:
@@ -96,7 +100,8 @@ class DevServer:
     def __init__(self, emulator: ConvexEmulator, host: str = "127.0.0.1", port: int = 3210,
                  tick_seconds: float = 0.05, db: str | None = None, jwks: str | None = None,
                  auth_issuer: str | None = None, auth_audience: str | None = None,
-                 clock: Callable[[], float] | None = None) -> None:
+                 clock: Callable[[], float] | None = None,
+                 site_port: int | None = None) -> None:
         self.emulator = emulator
         # Where the virtual clock is pushed to, in ms: real time, or a fast clock for a soak test.
         self.real_now: Callable[[], float] = clock if clock is not None else _real_now
@@ -106,6 +111,11 @@ class DevServer:
         self.tick_seconds = tick_seconds
         self.persistence: Persistence | None = None
         self.restored = 0
+        self.files = self.runtime.storage
+        self.files.secret = os.urandom(32)  # upload URLs of this run (a --db file keeps its own)
+        self.http = emulator._http
+        self.http.random_request_ids = True
+        self.http.log = self.log
         if db is not None:
             self.persistence = Persistence(db, emulator, log=self.log)
             try:
@@ -120,10 +130,19 @@ class DevServer:
             self._close_state()
             raise
         self.address: tuple[str, int] = self.socket.getsockname()[:2]
-        self.routes = routes(self)
+        try:  # HTTP actions on the next port, as Convex's local backend serves 3211 beside 3210
+            self.site_socket = _bind(host, site_port if site_port is not None else port + 1 if port else 0)
+        except BaseException:
+            self.socket.close()
+            self._close_state()
+            raise
+        self.site_address: tuple[str, int] = self.site_socket.getsockname()[:2]
+        self.files.api_url = self.url
+        self.http.site_url = self.site_url
+        self.routes = routes(self) + storage_routes(self)
         self.app = build_app(self.routes)
         config = uvicorn.Config(
-            self.app, http=JsonH11Protocol, lifespan="off", log_config=None, access_log=False,
+            ByPort(self.app, _guard(SiteApp(self)), self.site_address[1]), http=JsonH11Protocol, lifespan="off", log_config=None, access_log=False,
             server_header=False, date_header=False, proxy_headers=False, timeout_keep_alive=30,
             timeout_graceful_shutdown=2, h11_max_incomplete_event_size=64 * 1024,
         )
@@ -141,6 +160,12 @@ class DevServer:
     @property
     def url(self) -> str:
         host, port = self.address
+        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+    @property
+    def site_url(self) -> str:
+        """Where HTTP actions are served (Convex's `.convex.site` URL)."""
+        host, port = self.site_address
         return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
     def log(self, line: str) -> None:
@@ -194,7 +219,7 @@ class DevServer:
         try:
             server.config.load()
             server.lifespan = server.config.lifespan_class(server.config)
-            await server.startup(sockets=[self.socket])
+            await server.startup(sockets=[self.socket, self.site_socket])
             self._ready.set()
             if not self._stopped:
                 await self._stop_event.wait()
@@ -202,7 +227,7 @@ class DevServer:
             self._stopping = True
             tick.cancel()
             try:
-                await server.shutdown(sockets=[self.socket])
+                await server.shutdown(sockets=[self.socket, self.site_socket])
             finally:
                 for task in list(self._actions):  # found inProgress at the next start, as after a crash
                     task.cancel()
@@ -223,6 +248,7 @@ class DevServer:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=10)
         self.socket.close()
+        self.site_socket.close()
         self._close_state()
 
     def _close_state(self) -> None:
@@ -374,6 +400,24 @@ class DevServer:
         return result
 
 
+    async def http_action(self, method: str, target: str, headers: Any, body: bytes | None,
+                          identity: dict[str, Any] | None, *, site_url: str) -> Any:
+        """Answer a request of the site port; with --db, once what it stored or scheduled is on disk."""
+        self.sync_clock()
+        response = await self.http.handle_async(method, target, headers, body, identity, site_url=site_url,
+                                                in_thread=in_thread)
+        if self.persistence is not None:
+            self.save()
+            await self.persistence.durable()
+        return response
+
+    async def after_upload(self) -> None:
+        """An upload committed a file: with --db, answer once it is on disk."""
+        if self.persistence is not None:
+            self.save()
+            await self.persistence.durable()
+
+
 def startup_line(server: DevServer, app: str) -> str:
     emulator = server.emulator
     public = sum(1 for fn in emulator.app.functions.values() if fn.visibility == "public")
@@ -386,7 +430,7 @@ def startup_line(server: DevServer, app: str) -> str:
         issuer = f" from issuer {server.verifier.issuer}" if server.verifier.issuer else ""
         auth = f"Auth tokens are verified against the JWKS{issuer}."
     return (f"convex-py dev: serving {app} at {server.url} ({len(emulator.app.functions)} functions, "
-            f"{public} public; {crons} crons{stored}). {auth}")
+            f"{public} public; {crons} crons{stored}); HTTP actions at {server.site_url}. {auth}")
 
 
 __all__ = ["DevServer", "in_thread", "startup_line"]

@@ -29,7 +29,7 @@ from convex_py._values import Id, copy_value
 from convex_py.errors import PersistenceError
 
 from ..scheduler import CLEANUP, JOBS, RETENTION_MS, TRANSIENT_ACTION_ERROR
-from . import convex_json
+from . import convex_json, files_db
 
 if TYPE_CHECKING:
     from .._emulator import ConvexEmulator
@@ -104,7 +104,7 @@ class Persistence:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")  # commits write the WAL; the syncer fsyncs it
             self.db.execute("PRAGMA wal_autocheckpoint=0")  # the syncer checkpoints, off the runtime's lock
-            self.db.executescript(_SCHEMA)
+            self.db.executescript(_SCHEMA + files_db.SCHEMA)
         except sqlite3.Error as exc:
             self._close_quietly()
             raise PersistenceError(f"--db {self.path} is not a usable convex-py database: {exc}") from None
@@ -116,6 +116,9 @@ class Persistence:
         for table in store.tables.values():
             table.dirty = store.dirty
         self._saved_crons: dict[str, float] | None = None
+        self.files = emulator._runtime.storage
+        self.files.changed = set()
+        self._save_secret = False  # set by load(): a new deployment's upload-URL secret, to keep
         # Group commit: `written` counts SQLite commits, `synced` those the WAL fsync covers.
         self.written = 0
         self.synced = 0
@@ -146,10 +149,11 @@ class Persistence:
         store = self.emulator.store
         dirty = store.dirty
         crons = self._cron_state()
-        if not dirty and crons == self._saved_crons:
+        if not dirty and crons == self._saved_crons and not self.files.changed and not self._save_secret:
             return 0
         changed = list(dirty)
         dirty.clear()
+        changed_files: list[str] = []
         with self.lock:
             db = self.db
             try:
@@ -165,6 +169,9 @@ class Persistence:
                         else:
                             body = json.dumps(convex_json.encode(doc))
                             db.execute("INSERT OR REPLACE INTO documents VALUES (?, ?, ?)", (table_name, doc_id, body))
+                    changed_files = files_db.save(db, self.files)
+                    if self._save_secret:
+                        self._put(files_db.SECRET_KEY, self.files.secret.hex())
                     self._put("sequence", store._sequence)
                     self._put("last_creation_time", store._last_creation_time)
                     if crons != self._saved_crons:
@@ -176,11 +183,14 @@ class Persistence:
                     raise
             except (sqlite3.Error, OSError) as exc:
                 dirty.update(changed)
+                self.files.changed.update(changed_files)
                 raise PersistenceError(f"Could not write the commit to {self.path}: {exc}; nothing was applied") from None
             except BaseException:
                 dirty.update(changed)
+                self.files.changed.update(changed_files)
                 raise
         self._saved_crons = crons
+        self._save_secret = False
         with self._cond:
             self.written += 1
             self._cond.notify()
@@ -281,6 +291,7 @@ class Persistence:
         store = emulator.store
         try:
             meta = {key: json.loads(value) for key, value in self.db.execute("SELECT key, value FROM meta")}
+            self._save_secret = files_db.attach(self.files, meta.get(files_db.SECRET_KEY))
             rows = self.db.execute("SELECT tbl, id, body FROM documents").fetchall()
             if not rows and not meta:
                 return 0
@@ -291,6 +302,7 @@ class Persistence:
                 table.dirty = store.dirty
                 _copy, size = copy_value({k: v for k, v in doc.items() if not k.startswith("_")})
                 table.add(doc, size + 40)
+            files_db.load(self.db, self.files)
         except (sqlite3.Error, ValueError, TypeError, KeyError) as exc:
             raise PersistenceError(f"--db {self.path} holds data convex-py cannot read: {exc}") from None
         store.dirty.clear()
