@@ -5,6 +5,15 @@ schema, function references and errors. It knows nothing about how functions
 run; that is the `emulator` package's job.
 """
 
+from ._components import (
+    AppDefinition,
+    ComponentDefinition,
+    FunctionHandle,
+    components,
+    create_function_handle,
+    define_app,
+    define_component,
+)
 from ._crons import CronJobs, cron_jobs
 from ._functions import (
     ConvexFunction,
@@ -24,6 +33,9 @@ from .errors import ConvexError
 __version__ = "0.1.0"
 
 __all__ = [
+    "AppDefinition",
+    "ComponentDefinition",
+    "FunctionHandle",
     "ConvexError",
     "CronJobs",
     "ConvexFunction",
@@ -35,7 +47,11 @@ __all__ = [
     "Validator",
     "action",
     "api",
+    "components",
+    "create_function_handle",
     "cron_jobs",
+    "define_app",
+    "define_component",
     "define_schema",
     "define_table",
     "get_function_name",
