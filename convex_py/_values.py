@@ -47,6 +47,45 @@ UNSET: Any = _Unset()
 """Removes a field in `ctx.db.patch`, and stands for a missing field in queries."""
 
 
+COMMIT_TS_UNRESOLVED = (
+    "This commit timestamp is unresolved: its value is assigned when the mutation commits. "
+    "Read the document after the mutation completes to get its value."
+)
+
+
+class CommitTsPlaceholder:
+    """`ctx.db.vars.commit_ts`: the writing mutation's commit timestamp, an int64 known only at commit.
+
+    Written into a document it becomes that int when the mutation commits; read back
+    within the mutation it is still the placeholder, which cannot be used as a number.
+    """
+
+    _instance: "CommitTsPlaceholder | None" = None
+
+    def __new__(cls) -> "CommitTsPlaceholder":
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "[unresolved commit timestamp]"
+
+    def _unresolved(self, *args: Any) -> Any:
+        from .errors import UnresolvedCommitTsError
+
+        raise UnresolvedCommitTsError(COMMIT_TS_UNRESOLVED)
+
+    __int__ = __float__ = __index__ = _unresolved
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __floordiv__ = _unresolved
+    __lt__ = __le__ = __gt__ = __ge__ = _unresolved
+
+    def __reduce__(self) -> str:
+        return "COMMIT_TS"
+
+
+COMMIT_TS: Any = CommitTsPlaceholder()
+
+
 # --- Ids -------------------------------------------------------------------
 
 _table_names_by_number: dict[int, str] = {}
@@ -270,6 +309,8 @@ def copy_value(value: Any, path: str = "", depth: int = 0, top_level: bool = Fal
     if t is bytes or t is bytearray or t is memoryview:
         b = bytes(value)
         return b, len(b) + 2
+    if value is COMMIT_TS:  # resolved to an int64 when the writing mutation commits
+        return value, 9
     if isinstance(value, (str, int, float, dict, list)) and not isinstance(value, bool):
         # Subclasses (enums, OrderedDict, ...) become their plain base value.
         for base in (str, int, float, dict, list):
@@ -325,6 +366,8 @@ def sort_key(value: Any) -> tuple[Any, ...]:
         return (7, tuple(sort_key(v) for v in value))
     if t is dict:
         return (8, tuple((k, sort_key(value[k])) for k in sorted(value)))
+    if value is COMMIT_TS:  # sorts as the largest int64 until it is resolved, as in Convex
+        return (2, INT64_MAX)
     raise InvalidValueError(f"{type(value).__name__} {value!r} is not a supported Convex type.")
 
 

@@ -156,3 +156,55 @@ class CronDefinitionError(ConvexPyError, ValueError):
 
 class CronNotFoundError(ConvexPyError, LookupError):
     """A runtime cron looked up by an id or name that no job has."""
+
+
+class PersistenceError(ConvexPyError):
+    """The dev server could not use its `--db` file, or could not write a commit to it (nothing of it applied)."""
+
+
+# --- Nested calls, environment variables -------------------------------------------
+
+
+class InvalidArgumentError(ConvexPyError, ValueError):
+    """A ctx method called with options Convex refuses (bad `transactionLimits`, ...)."""
+
+
+class MissingEnvironmentVariableError(ConvexPyError, KeyError):
+    """`env[name]` for a variable the deployment does not have (`env.get(name)` gives None)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"Environment variable {name!r} is not set in this deployment: set it with "
+            f"ConvexEmulator(app, env={{{name!r}: ...}}), t.set_env({name!r}, ...), "
+            "@pytest.mark.convex_env or `convex-py dev --env-file`; read optional ones with env.get(name)."
+        )
+        self.name = name
+
+    def __str__(self) -> str:  # KeyError would show the message in quotes
+        return str(self.args[0])
+
+
+class EnvironmentVariableError(ConvexPyError, ValueError):
+    """An environment variable name or value Convex refuses."""
+
+
+class UnresolvedCommitTsError(ConvexPyError, TypeError):
+    """`ctx.db.vars.commit_ts` used as a number before its mutation has committed."""
+
+
+# --- HTTP actions and file storage -------------------------------------------------
+
+
+class HttpRouteError(ConvexPyError, ValueError):
+    """An `http.route(...)` Convex refuses: a bad path or method, or a route already taken.
+
+    The message is Convex's own (e.g. "Path '/hook' for method POST already in use").
+    """
+
+
+class StorageError(ConvexPyError, ValueError):
+    """A file storage call Convex refuses: a file that is not bytes, a sha256 that does not match."""
+
+
+class StorageNotFoundError(StorageError, LookupError):
+    """`ctx.storage.delete` of a file that does not exist (Convex: "storage id ... not found")."""

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from convex_py._functions import ConvexFunction
+from convex_py._http import HttpRouter
 from convex_py._references import FunctionReference, normalize_path
 from convex_py._schema import SchemaDefinition
 from convex_py.errors import AppLoadError, FunctionNotFoundError, InvalidReferenceError
@@ -130,6 +131,7 @@ class App:
         self._paths_by_function: dict[int, str] = {}
         self.schema = schema
         self.crons: Any = None
+        self.http: HttpRouter | None = None  # the router of convex/http.py, if the app has one
         self._resolved: dict[Any, tuple[str, ConvexFunction]] = {}
         # Modules by their import name, to tell a function a module defines from one it imports.
         self._by_name = {
@@ -157,6 +159,8 @@ class App:
             self.crons = dict(members).get("crons", dict(members).get("default"))
             if not isinstance(module, Mapping):
                 members = vars(module).items()
+        if module_path == "http":
+            self.http = _http_router(self.source, dict(members))
         own_module = getattr(module, "__name__", None)
         exported = getattr(module, "__all__", ()) if not isinstance(module, Mapping) else ()
         for name, member in members:
@@ -216,3 +220,14 @@ class App:
             hint = f" Functions in {module}: {', '.join(nearby)}." if nearby else ""
             raise FunctionNotFoundError(f"Could not find public function for '{path}'.{hint}")
         return path, fn
+
+
+def _http_router(source: str, members: dict[str, Any]) -> HttpRouter:
+    """The router `convex/http.py` exports, as `http` (or `default`)."""
+    router = members.get("http", members.get("default"))
+    if not isinstance(router, HttpRouter):
+        found = f"`http` is {router!r}" if router is not None else "it exports no `http`"
+        raise AppLoadError(
+            f"{source}: convex/http.py must export its router as `http = http_router()` ({found})."
+        )
+    return router

@@ -8,14 +8,14 @@ compared with Convex's ordering across types.
 
 from __future__ import annotations
 
-import base64
-import json
+from itertools import takewhile
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from convex_py._values import Id, clone, sort_key
 from convex_py.errors import InvalidQueryError, InvalidValueError, NotUniqueError
 
 from ._ready import Ready
+from .pagination import paginate
 from .search import text_search
 from .store import MAX, Index, field_value
 
@@ -373,50 +373,6 @@ class FilterBuilder:
 
 
 
-# --- Cursors ----------------------------------------------------------------------
-
-
-def _encode_part(part: Any) -> Any:
-    if type(part) is tuple:
-        return [_encode_part(p) for p in part]
-    if type(part) is bytes:
-        return {"b": base64.b64encode(part).decode()}
-    if type(part) is float and part != part:
-        return {"nan": 1}
-    return part
-
-
-def _decode_part(part: Any) -> Any:
-    if type(part) is list:
-        return tuple(_decode_part(p) for p in part)
-    if type(part) is dict:
-        if "b" in part:
-            return base64.b64decode(part["b"])
-        return float("nan")
-    return part
-
-
-def encode_cursor(key: tuple[Any, ...], index_name: str) -> str:
-    payload = json.dumps([index_name, _encode_part(key)], separators=(",", ":"))
-    return base64.urlsafe_b64encode(payload.encode()).decode()
-
-
-def decode_cursor(cursor: str, index_name: str) -> tuple[Any, ...]:
-    try:
-        name, key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        decoded = _decode_part(key)
-    except (ValueError, TypeError, AttributeError):
-        raise InvalidQueryError(f"Invalid cursor {cursor[:40]!r}: pass a continueCursor from an earlier page.") from None
-    if name != index_name or type(decoded) is not tuple:
-        raise InvalidQueryError(
-            "This cursor belongs to a different query (another index); paginate the same query it came from."
-        )
-    return decoded
-
-
-END_CURSOR = "_end"
-
-
 # --- The builder ------------------------------------------------------------------------
 
 
@@ -458,6 +414,14 @@ class QueryBuilder:
                 )
         self._index_name = index_name
         self._range = builder
+        return self
+
+    def full_table_scan(self) -> "QueryBuilder":
+        """Read the whole table in `_creationTime` order, saying so (Convex's `fullTableScan()`)."""
+        if self._index_name is not None or self._filters:
+            raise InvalidQueryError("full_table_scan() comes first, right after ctx.db.query(table), "
+                                    "instead of with_index.")
+        self._index_name = "by_creation_time"
         return self
 
     def order(self, order: str) -> "QueryBuilder":
@@ -509,19 +473,24 @@ class QueryBuilder:
         return self
 
     # running
-    def _walk(
-        self, start_after: tuple[Any, ...] | None = None, limit: int | None = None
-    ) -> Iterator[tuple[tuple[Any, ...], dict[str, Any]]]:
+    def _range_walk(
+        self, start_after: tuple[Any, ...] | None = None, end_at: tuple[Any, ...] | None = None, batch: int = 16
+    ) -> tuple[Any, Iterator[tuple[tuple[Any, ...], dict[str, Any]]]]:
+        """(table, lazy walk of (key, stored document)) over this query's index range, unfiltered and
+        not yet charged to the budget: after `start_after` (exclusive), up to `end_at` (inclusive)."""
         tx = self._tx
         tx.check_open()
         table = self._table
         if table is None:
             table = tx.store.tables.get(self._table_name)
             if table is None:
-                return
-        if self._search is not None:
-            yield from self._walk_search(table, start_after)
-            return
+                return None, iter(())
+        if self._search is not None:  # relevance order, after `start_after`, up to `end_at`
+            tx.range_read()
+            items = self._search.walk(table.docs, start_after)
+            if end_at is not None:
+                items = takewhile(lambda item: item[0] <= end_at, items)
+            return table, items
         index_name = self._index_name or "by_creation_time"
         index = table.use_index(index_name)
         if self._range is not None:
@@ -536,13 +505,27 @@ class QueryBuilder:
                     maximum, inclusive = start_after, (True, False)
             elif start_after > minimum:
                 minimum, inclusive = start_after, (False, True)
-        budget = tx
-        budget.range_read()
-        sizes = table.sizes
+        if end_at is not None:
+            if reverse:
+                if end_at > minimum:
+                    minimum, inclusive = end_at, (True, inclusive[1])
+            elif end_at < maximum:
+                maximum, inclusive = end_at, (inclusive[0], True)
+        tx.range_read()
+        return table, tx.store.scan(index, table.docs, minimum, maximum, inclusive, reverse, batch)
+
+    def _walk(
+        self, start_after: tuple[Any, ...] | None = None, limit: int | None = None
+    ) -> Iterator[tuple[tuple[Any, ...], dict[str, Any]]]:
         filters = self._filters
         batch = 16 if limit is None or filters else min(limit + 1, 1024)
-        for key, doc in tx.store.scan(index, table.docs, minimum, maximum, inclusive, reverse, batch):
-            budget.read(sizes[key[-1]])
+        table, items = self._range_walk(start_after, None, batch)
+        if table is None:
+            return
+        budget = self._tx
+        sizes = table.sizes
+        for key, doc in items:
+            budget.read(sizes[doc["_id"]])
             if filters:
                 ok = True
                 for f in filters:
@@ -551,18 +534,6 @@ class QueryBuilder:
                         break
                 if not ok:
                     continue
-            yield key, doc
-
-    def _walk_search(self, table: Any, start_after: tuple[Any, ...] | None
-                     ) -> Iterator[tuple[tuple[Any, ...], dict[str, Any]]]:
-        budget = self._tx
-        budget.range_read()
-        sizes = table.sizes
-        filters = self._filters
-        for key, doc in self._search.walk(table.docs, start_after):
-            budget.read(sizes[doc["_id"]])
-            if filters and not all(f(doc) is True for f in filters):
-                continue
             yield key, doc
 
     def _docs(self, limit: int | None = None) -> list[dict[str, Any]]:
@@ -600,41 +571,8 @@ class QueryBuilder:
         return self._ret(docs[0] if docs else None)
 
     def paginate(self, options: dict[str, Any]) -> Any:
-        if type(options) is not dict or "numItems" not in options:
-            raise InvalidQueryError(
-                "paginate expects {\"numItems\": n, \"cursor\": None or a continueCursor}, got " + repr(options)
-            )
-        num_items = options["numItems"]
-        if type(num_items) is not int or num_items < 0:
-            num_items = whole_count(num_items, "`options.numItems` must be a positive number")
-        cursor = options.get("cursor")
-        index_name = self._index_name or "by_creation_time"
-        if cursor == END_CURSOR:
-            return self._ret({"page": [], "isDone": True, "continueCursor": END_CURSOR})
-        start_after = None
-        if cursor is not None:
-            if not isinstance(cursor, str):
-                raise InvalidQueryError(f"paginate: cursor must be None or a string, got {cursor!r}")
-            start_after = decode_cursor(cursor, index_name)
-        page = []
-        last_key = None
-        is_done = True
-        if num_items > 0:
-            walk = self._walk(start_after, num_items)
-            for key, doc in walk:
-                page.append(clone(doc))
-                last_key = key
-                if len(page) >= num_items:
-                    is_done = next(walk, None) is None
-                    break
-        else:
-            is_done = False
-            last_key = start_after
-        if is_done:
-            continue_cursor = END_CURSOR
-        else:
-            continue_cursor = encode_cursor(last_key, index_name) if last_key is not None else (cursor or encode_cursor((), index_name))
-        return self._ret({"page": page, "isDone": is_done, "continueCursor": continue_cursor})
+        """One page: `{"page", "isDone", "continueCursor"}` (+ `pageStatus`, `splitCursor` when split)."""
+        return self._ret(paginate(self, options))
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         for _key, doc in self._walk():
@@ -646,6 +584,7 @@ class QueryBuilder:
     # camelCase aliases
     withIndex = with_index
     withSearchIndex = with_search_index
+    fullTableScan = full_table_scan
 
 
 class _AsyncIter:

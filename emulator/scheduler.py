@@ -93,11 +93,12 @@ def error_text(exc: BaseException) -> str:
 class _ActionBudget:
     """Scheduling counts of one action execution (actions have no transaction budget)."""
 
-    __slots__ = ("functions_scheduled", "scheduled_args_bytes")
+    __slots__ = ("functions_scheduled", "scheduled_args_bytes", "limits")
 
-    def __init__(self) -> None:
+    def __init__(self, limits: Any) -> None:
         self.functions_scheduled = 0
         self.scheduled_args_bytes = 0
+        self.limits = limits
 
 
 @with_camel_case_aliases
@@ -111,7 +112,7 @@ class SchedulerFacade:
         self._tx = tx
         self._job_id = job_id
         self._async = is_async
-        self._budget: Any = tx if tx is not None else _ActionBudget()
+        self._budget: Any = tx if tx is not None else _ActionBudget(scheduler.limits)
 
     def run_after(self, delay_ms: Any, ref: Any, args: Any = None) -> Any:
         """Schedule `ref` to run `delay_ms` milliseconds from now; returns the job's Id."""
@@ -171,6 +172,11 @@ class Scheduler:
         self._paths: dict[str, str] = {}  # reference path or "module:fn" text -> resolved path
         self._incoming: list[list[tuple[float, Any]]] = []  # committed jobs not in the heap yet
         self.store.jobs_committed = self.jobs_committed
+        # The dev server's hooks: run actions on its own event loop in real time
+        # (`action_runner(path, fn, args, job_id, on_done)`), and route a scheduled
+        # function's log lines to its log (`log_context(path)`, a context manager).
+        self.action_runner: Callable[..., None] | None = None
+        self.log_context: Callable[[str], Any] | None = None
         # Components (emulator.components): where each job that is not the app's own lives (a
         # `JobHome`: the store holding its row, the runtime running it), and how a reference the
         # app schedules into a component is resolved. Both stay empty for an app without components.
@@ -231,7 +237,7 @@ class Scheduler:
             )
         copied, size = copy_value(args)
         budget = facade._budget
-        limits = self.limits
+        limits = budget.limits  # a nested call's transaction_limits cap scheduling too
         budget.functions_scheduled += 1
         budget.scheduled_args_bytes += size
         if (budget.functions_scheduled > limits.max_functions_scheduled
@@ -488,7 +494,13 @@ class Scheduler:
             self.store.after_commit(lambda: self._push(now + RETENTION_MS, CLEANUP, job_id))
 
         try:
-            runtime.run_mutation(path, fn, args, None, before_commit=mark_success)
+            if self.log_context is None:
+                runtime.run_mutation(path, fn, args, None, before_commit=mark_success,
+                                     request=runtime.new_request(job_id))
+            else:
+                with self.log_context(path):
+                    runtime.run_mutation(path, fn, args, None, before_commit=mark_success,
+                                     request=runtime.new_request(job_id))
         except Exception as exc:  # the function's own failure: its writes are rolled back
             error = error_text(exc)
             with runtime.lock:
@@ -514,6 +526,9 @@ class Scheduler:
         A sync action ends at once. An async one becomes a task of the virtual-time
         loop: it ends when its awaits are over, possibly at a later virtual time.
         """
+        if self.action_runner is not None:
+            self.action_runner(path, fn, args, job_id, on_done)
+            return
         runtime = self._runtime_of(job_id)
         if not fn.is_async:
             try:

@@ -338,6 +338,7 @@ class Store:
         # `jobs_committed` on commit, forgotten with their savepoint on rollback.
         self.new_jobs: list[tuple[float, Id]] = []
         self.jobs_committed: Callable[[list[tuple[float, Id]]], None] | None = None
+        self.last_commit_ts = 0  # the last commit timestamp handed out (ctx.db.vars.commit_ts), ns
         if schema is not None:
             numbers: dict[int, str] = {}
             for name, definition in schema.tables.items():
@@ -404,6 +405,24 @@ class Store:
             available = ", ".join(table.indexes)
             raise IndexNotFoundError(f"Index {table_name}.{index_name} not found (indexes: {available}).")
         return index
+
+    # --- commit timestamps (ctx.db.vars.commit_ts, ctx.meta.get_snapshot_ts) ------------
+
+    def snapshot_ts(self) -> int:
+        """The timestamp a transaction reads at: at or after every commit timestamp handed out,
+        before the one its own commit will get (nanoseconds since the epoch)."""
+        return max(self.last_commit_ts, self._now_ns() - 1)
+
+    def next_commit_ts(self) -> int:
+        """A commit timestamp for the transaction committing now: later than every earlier one."""
+        ts = max(self.last_commit_ts + 1, self._now_ns())
+        self.last_commit_ts = ts
+        return ts
+
+    def _now_ns(self) -> int:
+        now = self.clock.now
+        whole = int(now)
+        return whole * 1_000_000 + round((now - whole) * 1_000_000)
 
     # --- transactions ----------------------------------------------------------
 

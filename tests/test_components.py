@@ -181,6 +181,7 @@ def test_a_function_handle_is_run_by_a_mutation(t: ConvexEmulator) -> None:
     assert handle == "function://counter;public:add"
     t.mutation(internal.calls.call_handle, {"handle": handle})
     assert count(t) == 3.0
+    assert t.query(internal.calls.direct_call2) == 3.0  # a query reads a component in its snapshot
 
 
 def test_a_function_handle_is_scheduled(t: ConvexEmulator) -> None:
@@ -238,6 +239,16 @@ def test_bad_handles_and_references_say_what_is_wrong(t: ConvexEmulator) -> None
     t.mutation(components.counter.public.add, {"name": "beans", "count": 1})
     t.action(lambda ctx: ctx.run_mutation(handle))
     assert count(t) == 0.0
+
+
+def test_a_component_function_knows_its_component_path(t: ConvexEmulator) -> None:
+    assert t.query(components.counter2.public.metadata) == {
+        "name": "public:metadata", "componentPath": "counter2", "type": "query", "visibility": "public",
+    }
+    assert t.action(components.counter.public.action_metadata) == {
+        "name": "public:action_metadata", "componentPath": "counter", "type": "action", "visibility": "public",
+    }
+    assert t.action(lambda ctx: ctx.run_query(components.counter.public.metadata))["componentPath"] == "counter"
 
 
 # --- identity ---------------------------------------------------------------------------------------

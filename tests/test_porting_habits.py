@@ -432,12 +432,14 @@ def test_arguments_nest_64_levels_and_documents_16():
 # --- Errors that say what to do ----------------------------------------------------------------------
 
 
-def test_ctx_storage_says_it_is_not_supported_yet():
-    # TS: await ctx.storage.getUrl(storageId)
+def test_ctx_storage_get_url_ports_as_written():
+    # TS: await ctx.storage.getUrl(storageId)   (file storage arrived with HTTP actions: tests/test_storage.py)
     t = make()
-    with pytest.raises(AttributeError) as info:
-        t.run(lambda ctx: ctx.storage)
-    assert str(info.value) == "ctx.storage (file storage) is not supported by convex-py yet, in any kind of function."
+    storage_id = t.action(lambda ctx: ctx.storage.store(b"hello", "text/plain"))
+    url = t.run(lambda ctx: ctx.storage.getUrl(storage_id))
+    assert t.fetch(url).content == b"hello"
+    t.run(lambda ctx: ctx.storage.delete(storage_id))
+    assert t.run(lambda ctx: ctx.storage.getUrl(storage_id)) is None
 
 
 def test_an_inline_lambda_that_awaits_is_told_to_use_async_def():

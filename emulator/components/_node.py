@@ -115,14 +115,15 @@ class ComponentNode:
     def _identity(self, node: "ComponentNode", identity: Any) -> Any:
         return identity if node is self else None  # identity does not cross into another component
 
-    def call(self, kind: str, ref: Any, args: Any, identity: Any, *, top_level: bool = False) -> Any:
+    def call(self, kind: str, ref: Any, args: Any, identity: Any, transaction_limits: Any = None, *,
+             top_level: bool = False) -> Any:
         """A call in its own transaction (from an action, or a test when `top_level`)."""
         node, path, _fn = self.target(kind, ref)
         if not top_level:
             identity = self._identity(node, identity)
         token = current_component.set(node)
         try:
-            return node.runtime.call(kind, path, args, identity)
+            return node.runtime.call(kind, path, args, identity, transaction_limits)
         finally:
             current_component.reset(token)
 
@@ -145,7 +146,8 @@ class ComponentNode:
             inner.open = False
             current_component.reset(token)
 
-    def action_coroutine(self, ref: Any, args: Any, identity: Any) -> Coroutine[Any, Any, Any]:
+    def action_coroutine(self, ref: Any, args: Any, identity: Any,
+                         transaction_limits: Any = None) -> Coroutine[Any, Any, Any]:
         """`await ctx.run_action(...)` into another component, from an async action."""
         node, path, _fn = self.target("action", ref)
         identity = self._identity(node, identity)
@@ -153,7 +155,7 @@ class ComponentNode:
         async def run() -> Any:
             token = current_component.set(node)
             try:
-                return await node.runtime.action_coroutine(path, args, identity)
+                return await node.runtime.action_coroutine(path, args, identity, transaction_limits)
             finally:
                 current_component.reset(token)
 
