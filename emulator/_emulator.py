@@ -192,9 +192,10 @@ class ConvexEmulator(_Caller):
             self._components = Components(self._runtime, self._scheduler)
         return self._components
 
-    def register_component(self, name: str, folder: str | Path) -> None:
-        """Install the component in `folder` (its `convex_config.py`, `schema.py` and modules) as
-        `name`, as `app.use(component, name=name)` would: `components.<name>...` then reaches it."""
+    def register_component(self, name: str, folder: Any) -> None:
+        """Install the component in `folder` (its `convex_config.py`, `schema.py` and modules; or its
+        `define_component(...)` value) as `name`, as `app.use(component, name=name)` would:
+        `components.<name>...` then reaches it."""
         self._component_tree().add(name, folder)
 
     registerComponent = register_component

@@ -105,10 +105,14 @@ class Components:
                 raise ComponentError(f"Component {component.name!r} was defined outside a file: its folder is unknown.")
             self.add(name, component.folder, parent, component)
 
-    def add(self, name: str, folder: str | Path, parent: ComponentNode | None = None,
+    def add(self, name: str, folder: str | Path | ComponentDefinition, parent: ComponentNode | None = None,
             definition: ComponentDefinition | None = None) -> ComponentNode:
         """Load the component in `folder` and install it as `name` under `parent`."""
         _check_name(name, "A component's name")
+        if isinstance(folder, ComponentDefinition):  # the definition itself knows its folder
+            definition, folder = folder, folder.folder  # type: ignore[assignment]
+            if folder is None:
+                raise ComponentError(f"Component {definition.name!r} was defined outside a file: its folder is unknown.")
         parent = self.root if parent is None else parent
         if name in parent.children:
             raise ComponentError(f'Component name "{name}" is already used; give the second one another name.')
