@@ -9,12 +9,12 @@ from ._components import (
     AppDefinition,
     ComponentDefinition,
     FunctionHandle,
-    components,
     create_function_handle,
     define_app,
     define_component,
 )
 from ._crons import CronJobs, cron_jobs
+from . import components  # references into components (and the components shipped with convex-py)
 from ._env import env
 from ._functions import (
     ConvexFunction,
