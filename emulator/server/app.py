@@ -315,10 +315,14 @@ class DevServer:
             logs.reset(token)
 
     def _start_action(self, path: str, fn: Any, args: Any, job_id: Any,
-                      on_done: Callable[[BaseException | None], None]) -> None:
-        """The scheduler's hook: start a due action on the loop; `on_done` runs there when it ends."""
+                      on_done: Callable[[BaseException | None], None], runtime: Any = None) -> None:
+        """The scheduler's hook: start a due action on the loop; `on_done` runs there when it ends.
+
+        `runtime` is the one the action runs in: the app's, or the component's whose job or cron it is."""
         loop = self.loop
         assert loop is not None
+        if runtime is None:
+            runtime = self.runtime
         context = contextvars.copy_context()
         context.run(logs.use, logs.FunctionLogs(path, self.log))
 
@@ -335,7 +339,7 @@ class DevServer:
 
         if fn.is_async:
             def begin() -> None:
-                coroutine = self.runtime.action_coroutine_for(path, fn, args, None, job_id)
+                coroutine = runtime.action_coroutine_for(path, fn, args, None, job_id)
                 task = loop.create_task(coroutine, context=context)
                 self._actions.add(task)
 
@@ -350,7 +354,7 @@ class DevServer:
 
         def target() -> None:
             try:
-                context.run(self.runtime.run_action, path, fn, args, None, job_id)
+                context.run(runtime.run_action, path, fn, args, None, job_id)
             except BaseException as exc:
                 _call_soon(loop, done, exc)
             else:
