@@ -147,3 +147,10 @@ class CronDefinitionError(ConvexPyError, ValueError):
 
 class CronNotFoundError(ConvexPyError, LookupError):
     """A runtime cron looked up by an id or name that no job has."""
+
+
+# --- The wall clock (tests) ---------------------------------------------------------
+
+
+class WallClockError(ConvexPyError, RuntimeError):
+    """The wall clock cannot be held at the virtual time (unknown backend, or another freezer holds it)."""

@@ -2,8 +2,9 @@
 
 `convex` is a fresh `ConvexEmulator` per test, for the app named by
 `@pytest.mark.convex_app(path)` or the `convex_app` ini option, starting at
-`@pytest.mark.convex_time(...)` if given. While it lives, freezegun holds the
-wall clock at the emulator's virtual time, so `time.time()` and
+`@pytest.mark.convex_time(...)` if given. While it lives, the wall clock is held
+at the emulator's virtual time (time-machine, or freezegun when the
+`convex_wall_clock` ini option or marker says so), so `time.time()` and
 `datetime.now()` agree with `convex.now` in the test and inside functions.
 """
 
@@ -15,14 +16,26 @@ from typing import Any, Iterator
 
 import pytest
 
+from convex_py.errors import WallClockError
+
 from ._emulator import ConvexEmulator
 from .timeline import format_timeline
-from .wall_clock import wall_clock_follows
+from .wall_clock import BACKENDS, DEFAULT_BACKEND, backend_name
+
+# Failures point at the test's own line: pytest leaves this module's frames out of tracebacks.
+__tracebackhide__ = True
 
 _STASH = pytest.StashKey[ConvexEmulator]()
 
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("convex_app", "Default app folder for the `convex` fixture (relative to the rootdir).", default=None)
+    parser.addini(
+        "convex_wall_clock",
+        f"What holds time.time()/datetime.now() at the `convex` fixture's virtual time: {' or '.join(BACKENDS)} "
+        f"(default {DEFAULT_BACKEND}).",
+        default=DEFAULT_BACKEND,
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -32,6 +45,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "convex_time(when): the virtual start time of the `convex` fixture (ISO string, aware datetime or ms).",
+    )
+    config.addinivalue_line(
+        "markers",
+        f"convex_wall_clock(name): what holds the wall clock for the `convex` fixture: {' or '.join(BACKENDS)}.",
     )
 
 
@@ -69,14 +86,35 @@ def _start_time(request: pytest.FixtureRequest) -> Any:
     return marker.args[0]
 
 
+def _wall_clock(request: pytest.FixtureRequest) -> str:
+    marker = request.node.get_closest_marker("convex_wall_clock")
+    if marker is not None:
+        if len(marker.args) != 1:
+            raise pytest.UsageError(
+                f"@pytest.mark.convex_wall_clock needs one of {', '.join(BACKENDS)}, e.g. convex_wall_clock('freezegun')"
+            )
+        return _backend(marker.args[0], "@pytest.mark.convex_wall_clock")
+    return _backend(request.config.getini("convex_wall_clock") or DEFAULT_BACKEND, "the convex_wall_clock ini option")
+
+
+def _backend(value: object, source: str) -> str:
+    try:
+        return backend_name(value, source=source)
+    except WallClockError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
 @pytest.fixture
 def convex(request: pytest.FixtureRequest) -> Iterator[ConvexEmulator]:
     """A fresh emulator of the configured app, with the wall clock held at its virtual time."""
     emulator = ConvexEmulator(_app_path(request), start_time=_start_time(request))
     request.node.stash[_STASH] = emulator
     try:
-        with wall_clock_follows(emulator):
+        hold = emulator._hold_wall_clock(_wall_clock(request))
+        try:
             yield emulator
+        finally:
+            hold.stop()
     finally:
         emulator.close()
 
