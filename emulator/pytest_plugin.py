@@ -10,6 +10,7 @@ at the emulator's virtual time (time-machine, or freezegun when the
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -21,9 +22,6 @@ from convex_py.errors import WallClockError
 from ._emulator import ConvexEmulator
 from .timeline import format_timeline
 from .wall_clock import BACKENDS, DEFAULT_BACKEND, backend_name
-
-# Failures point at the test's own line: pytest leaves this module's frames out of tracebacks.
-__tracebackhide__ = True
 
 _STASH = pytest.StashKey[ConvexEmulator]()
 
@@ -119,8 +117,31 @@ def convex(request: pytest.FixtureRequest) -> Iterator[ConvexEmulator]:
         emulator.close()
 
 
+# convex-py's own packages: their frames are plumbing between a test's line and the app's line.
+_INTERNAL_PACKAGES = frozenset({"emulator", "convex_py"})
+_hidden_upto = [0]
+
+
+def _hide_internal_frames() -> None:
+    """Mark convex-py's modules with `__tracebackhide__`, so a failure shows the test's and the app's lines.
+
+    pytest reads the flag from a frame's globals too; `--full-trace` still shows every frame.
+    Done when a test fails (not at import), so modules imported later are covered as well.
+    """
+    if len(sys.modules) == _hidden_upto[0]:
+        return
+    for name, module in list(sys.modules.items()):
+        if name.partition(".")[0] in _INTERNAL_PACKAGES:
+            namespace = getattr(module, "__dict__", None)
+            if namespace is not None:
+                namespace.setdefault("__tracebackhide__", True)
+    _hidden_upto[0] = len(sys.modules)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    if call.excinfo is not None:
+        _hide_internal_frames()
     report = yield
     if report.failed and call.when == "call":
         emulator = item.stash.get(_STASH, None)

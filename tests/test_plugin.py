@@ -526,3 +526,72 @@ def test_naive_wall_clock_reads_utc_whatever_the_local_zone(pytester, wall_clock
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+FAILING_APP = '''
+from convex_py import ConvexError, mutation, v
+
+
+@mutation(args={"n": v.number()})
+def add(ctx, args):
+    ctx.db.insert("things", {"n": args["n"]})
+    if args["n"] < 0:
+        raise ConvexError("negative")  # the app's line
+
+
+@mutation
+async def bad_insert(ctx, args):
+    await ctx.db.insert("things", {"n": object()})  # the app's bad write
+'''
+
+
+def test_failures_point_at_the_users_lines_and_keep_the_timeline(pytester, wall_clock):
+    write_app(pytester, module="things", source=FAILING_APP)
+    ini(pytester, wall_clock, "myapp")
+    pytester.makepyfile(
+        test_lines="""
+        from convex_py import api
+        from emulator import ConvexEmulator
+
+        def test_app_raises(convex):
+            convex.mutation(api.things.add, {"n": -1})  # the test's line
+
+        def test_bad_args(convex):
+            convex.mutation(api.things.add, {"n": "x"})  # the test's bad call
+
+        def test_bad_write(convex):
+            convex.mutation(api.things.bad_insert)
+
+        def test_without_the_fixture():
+            ConvexEmulator("myapp").mutation(api.things.add, {"n": -2})  # a direct emulator
+        """
+    )
+    result = run(pytester)
+    result.assert_outcomes(failed=4)
+    out = result.stdout.str()
+    for internal in ("emulator/runtime.py", "emulator/_emulator.py", "emulator/context.py", "emulator/store.py",
+                     "convex_py/_values.py", "emulator/pytest_plugin.py"):
+        assert internal not in out, internal
+    result.stdout.fnmatch_lines([
+        "*_ test_app_raises _*",
+        ">       convex.mutation(api.things.add, {\"n\": -1})  # the test's line",
+        "test_lines.py:5: ",
+        ">           raise ConvexError(\"negative\")  # the app's line",
+        "E           convex_py.errors.ConvexError: negative",
+        "myapp/convex/things.py:9: ConvexError",
+        "*- convex timeline -*",
+        "(no scheduled function or cron has run)",
+        "*_ test_bad_args _*",
+        ">       convex.mutation(api.things.add, {\"n\": \"x\"})  # the test's bad call",
+        "E       convex_py.errors.ArgumentValidationError: *",
+        "test_lines.py:8: ArgumentValidationError",
+        "*_ test_bad_write _*",
+        ">       await ctx.db.insert(\"things\", {\"n\": object()})  # the app's bad write",
+        "E       convex_py.errors.InvalidValueError: object * at path .n is not a supported Convex type*",
+        "myapp/convex/things.py:14: InvalidValueError",
+        "*_ test_without_the_fixture _*",
+        "myapp/convex/things.py:9: ConvexError",
+    ])
+    assert out.count("- convex timeline -") == 3  # the fixture's tests
+    full = run(pytester, "--full-trace", "-k", "test_app_raises")
+    full.stdout.fnmatch_lines(["*emulator/runtime.py:*", "myapp/convex/things.py:9: ConvexError"])
