@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.machinery
 import importlib.util
 import sys
 import traceback
@@ -61,9 +62,40 @@ def _import_error(module_path: str, file: Path, exc: BaseException) -> AppLoadEr
     return AppLoadError(f"Failed to import convex/{module_path}.py{line}: {about}{type(exc).__name__}: {exc}")
 
 
+_package_names: dict[Path, str] = {}
+
+
+def _imports_as_convex(convex_dir: Path) -> bool:
+    """Whether `import convex` is (or would be) this very folder, e.g. with the folder above it on sys.path."""
+    if convex_dir.name != "convex":
+        return False
+    module = sys.modules.get("convex")
+    if module is not None:
+        locations = getattr(module, "__path__", None) or ()
+    else:
+        spec = importlib.machinery.PathFinder.find_spec("convex")
+        locations = (spec.submodule_search_locations or ()) if spec is not None else ()
+    return any(Path(location).resolve() == convex_dir for location in locations)
+
+
+def package_name(convex_dir: Path) -> str:
+    """The package an app's modules are imported as: `convex` when Python would import the folder by that name.
+
+    Then a test's `from convex.helpers import backoff` and the emulator share one module (one state, the
+    same function objects). Otherwise (e.g. `convex` is the Convex client) a private name, one per folder.
+    """
+    name = _package_names.get(convex_dir)
+    if name is None:
+        name = "convex" if _imports_as_convex(convex_dir) else (
+            "_convex_app_" + hashlib.sha1(str(convex_dir).encode()).hexdigest()[:12]
+        )
+        _package_names[convex_dir] = name
+    return name
+
+
 def import_app_modules(convex_dir: Path) -> dict[str, types.ModuleType]:
     """Import every module of a `convex/` folder as one package (so relative imports work)."""
-    package = "_convex_app_" + hashlib.sha1(str(convex_dir).encode()).hexdigest()[:12]
+    package = package_name(convex_dir)
     if package not in sys.modules:
         init = convex_dir / "__init__.py"
         if init.exists():
