@@ -147,4 +147,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         emulator = item.stash.get(_STASH, None)
         if emulator is not None:
             report.sections.append(("convex timeline", format_timeline(emulator.timeline(), emulator.now)))
+    elif call.when == "teardown" and _STASH in item.stash:
+        del item.stash[_STASH]  # pytest keeps every item to the end: let the test's documents go now
     return report

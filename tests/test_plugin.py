@@ -595,3 +595,27 @@ def test_failures_point_at_the_users_lines_and_keep_the_timeline(pytester, wall_
     assert out.count("- convex timeline -") == 3  # the fixture's tests
     full = run(pytester, "--full-trace", "-k", "test_app_raises")
     full.stdout.fnmatch_lines(["*emulator/runtime.py:*", "myapp/convex/things.py:9: ConvexError"])
+
+
+def test_a_finished_tests_emulator_is_freed(pytester, wall_clock):
+    # pytest keeps every test item to the end of the session: the emulator (and its documents) must not stay with it.
+    ini(pytester, wall_clock, ORDERS)
+    pytester.makepyfile(
+        """
+        import gc
+        import weakref
+
+        from convex_py import api
+
+        refs = []
+
+        def test_writes(convex):
+            convex.mutation(api.orders.create_order, {"items": ["a"]})
+            refs.append(weakref.ref(convex))
+
+        def test_after():
+            gc.collect()
+            assert refs[0]() is None
+        """
+    )
+    run(pytester).assert_outcomes(passed=2)
