@@ -14,8 +14,8 @@ app in TypeScript). The fixture and typical suites run again with
 `convex_wall_clock = freezegun`.
 
 Then the drain: one test schedules 1,000 jobs at distinct times and drains them
-(each job reads time.time()) under the fixture (time-machine, then freezegun) and
-with a bare ConvexEmulator (no wall clock held); best of REPEATS*5 runs each.
+(each job reads time.time()) under the fixture (time-machine, freezegun) and with
+a bare ConvexEmulator (no wall clock held), interleaved; best of REPEATS*5 each.
 Targets (issue: fast test suites): typical >= 3x faster than convex-test's,
 fixture alone <= 1 ms, the drain under the fixture within 1.5x of the bare one.
 """
@@ -27,6 +27,7 @@ import os
 import re
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -87,31 +88,52 @@ from emulator import ConvexEmulator
 OUT = os.environ["DRAIN_OUT"]
 N = 1000
 REAL_CLOCK = (time.perf_counter,)  # in a tuple: freezegun's module scan would swap a plain reference
+KINDS = [
+    pytest.param("bare", id="bare"),
+    pytest.param("time-machine", marks=pytest.mark.convex_wall_clock("time-machine"), id="time-machine"),
+    pytest.param("freezegun", marks=pytest.mark.convex_wall_clock("freezegun"), id="freezegun"),
+]
 
 
-def drain(t):
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("r", range({repeats}))  # repeats outermost: the three kinds interleave
+@pytest.mark.convex_time("2030-01-01T00:00:00Z")
+def test_drain(request, r, kind):
+    if kind == "bare":
+        t = ConvexEmulator("app", start_time="2030-01-01T00:00:00Z")  # no wall clock held
+    else:
+        t = request.getfixturevalue("convex")
     for _ in range(N // 500):
         t.mutation(api.drain.plan, {{"n": 500}})
     start = REAL_CLOCK[0]()
     ran = t.finish_all_scheduled_functions()
     elapsed = REAL_CLOCK[0]() - start
     assert ran == N
+    if kind != "bare":
+        assert time.time() * 1000 == t.now
     with open(OUT, "a") as out:
-        out.write(json.dumps(elapsed) + "\\n")
-    return t
+        out.write(json.dumps([kind, elapsed]) + "\\n")
+'''
+
+# Per-item time, in the pytest process: setup + call + teardown of each test (not collection).
+CONFTEST = '''import json
+import os
+import time
+
+import pytest
+
+_OUT = os.environ.get("BENCH_ITEMS")
 
 
-@pytest.mark.parametrize("r", range({repeats}))
-@pytest.mark.convex_time("2030-01-01T00:00:00Z")
-def test_drain(convex, r):
-    drain(convex)
-    assert time.time() * 1000 == convex.now
-
-
-@pytest.mark.parametrize("r", range({repeats}))
-def test_bare(r):
-    t = drain(ConvexEmulator("app", start_time="2030-01-01T00:00:00Z"))
-    t.close()
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    start = time.perf_counter()
+    try:
+        return (yield)
+    finally:
+        if _OUT:
+            with open(_OUT, "a") as out:
+                out.write(json.dumps(time.perf_counter() - start) + "\\n")
 '''
 
 
@@ -119,6 +141,7 @@ def build(work: Path, n: int, repeats: int) -> None:
     shutil.copytree(ROOT / "fixtures" / "orders", work / "app")
     (work / "app" / "convex" / "drain.py").write_text(DRAIN_MODULE)
     (work / "pytest.ini").write_text("[pytest]\nconvex_app = app\n")
+    (work / "conftest.py").write_text(CONFTEST)
     for suite in ("empty", "plain", "fixture", "typical"):
         folder = work / "suite" / suite
         folder.mkdir(parents=True)
@@ -147,36 +170,41 @@ def wall(work: Path, args: list[str], env: dict[str, str] | None = None) -> tupl
 
 
 def python_suites(work: Path, n: int, repeats: int) -> dict[str, dict[str, float]]:
-    """suite -> {"serial": per-test ms, "par2": per-test ms, "cpu": serial CPU ms per test}."""
+    """suite -> per-test ms: "serial", "par2" (wall), "cpu" (serial), "item" (median setup+call+teardown)."""
     runs = [("empty", "empty", []), ("plain", "plain", []), ("fixture", "fixture", []),
             ("typical", "typical", []),
             ("fixture (freezegun)", "fixture", ["-o", "convex_wall_clock=freezegun"]),
             ("typical (freezegun)", "typical", ["-o", "convex_wall_clock=freezegun"])]
     best: dict[tuple[str, str], float] = {}
+    per_item: dict[str, list[float]] = {}
+    items = work / "items.jsonl"
     for _ in range(repeats):
         for label, suite, extra in runs:
             for mode, flags in (("serial", ["-p", "no:xdist"]), ("par2", ["-n", "2"])):
-                s, cpu = wall(work, [f"suite/{suite}", *flags, *extra])
+                items.unlink(missing_ok=True)
+                s, cpu = wall(work, [f"suite/{suite}", *flags, *extra], env={**os.environ, "BENCH_ITEMS": str(items)})
                 best[label, mode] = min(best.get((label, mode), s), s)
                 if mode == "serial":
                     best[label, "cpu"] = min(best.get((label, "cpu"), cpu), cpu)
-    return {
+                    per_item.setdefault(label, []).extend(map(json.loads, items.read_text().splitlines()))
+    result = {
         label: {mode: (best[label, mode] - best["empty", mode]) * 1000 / n for mode in ("serial", "par2", "cpu")}
         for label, _suite, _extra in runs if label != "empty"
     }
-
-
-def drains(work: Path, repeats: int) -> dict[str, float]:
-    """Best drain time (ms) of 1,000 jobs: bare, under the fixture with each wall clock."""
-    result = {}
-    for label, args in (("bare ConvexEmulator", ["-k", "test_bare"]),
-                        ("fixture, time-machine", ["-k", "test_drain"]),
-                        ("fixture, freezegun", ["-k", "test_drain", "-o", "convex_wall_clock=freezegun"])):
-        out = work / "drain.jsonl"
-        out.unlink(missing_ok=True)
-        wall(work, ["suite/drain", "-p", "no:xdist", *args], env={**os.environ, "DRAIN_OUT": str(out)})
-        result[label] = min(json.loads(line) for line in out.read_text().splitlines()) * 1000
+    for label, row in result.items():
+        row["item"] = statistics.median(per_item[label]) * 1000
     return result
+
+
+def drains(work: Path) -> dict[str, float]:
+    """Best drain time (ms) of 1,000 jobs: bare, under the fixture with each wall clock (interleaved runs)."""
+    out = work / "drain.jsonl"
+    wall(work, ["suite/drain", "-p", "no:xdist"], env={**os.environ, "DRAIN_OUT": str(out)})
+    best: dict[str, float] = {}
+    for kind, seconds in map(json.loads, out.read_text().splitlines()):
+        best[kind] = min(best.get(kind, seconds), seconds)
+    return {"bare ConvexEmulator": best["bare"] * 1000, "fixture, time-machine": best["time-machine"] * 1000,
+            "fixture, freezegun": best["freezegun"] * 1000}
 
 
 def fixture_parts() -> dict[str, float]:
@@ -254,20 +282,21 @@ def main(argv: list[str]) -> None:
         work = Path(tmp)
         build(work, n, repeats * 5)
         ours = python_suites(work, n, repeats)
-        drain = drains(work, repeats)
+        drain = drains(work)
     theirs = convex_test(n, repeats)
     parts = fixture_parts()
 
     print(f"\nper test, ms: {n} tests per suite (2 files), best of {repeats}, wall time minus a 2-test suite's")
-    print(f"{'suite':<22}{'pytest serial':>15}{'(CPU)':>8}{'pytest -n 2':>13}{'vitest serial':>15}"
+    print(f"{'suite':<22}{'pytest serial':>15}{'(CPU)':>8}{'(item)':>8}{'pytest -n 2':>13}{'vitest serial':>15}"
           f"{'vitest 2 wkr':>14}{'serial ratio':>14}")
     for label, row in ours.items():
         peer = (theirs or {}).get(label) if "freezegun" not in label else None
         ratio = f"{peer['serial'] / row['serial']:.1f}x" if peer and row["serial"] > 0 else "-"
         peer_s = f"{peer['serial']:.2f}" if peer else "-"
         peer_p = f"{peer['par2']:.2f}" if peer else "-"
-        print(f"{label:<22}{row['serial']:>15.2f}{row['cpu']:>8.2f}{row['par2']:>13.2f}{peer_s:>15}{peer_p:>14}"
-              f"{ratio:>14}")
+        print(f"{label:<22}{row['serial']:>15.2f}{row['cpu']:>8.2f}{row['item']:>8.2f}{row['par2']:>13.2f}"
+              f"{peer_s:>15}{peer_p:>14}{ratio:>14}")
+    print("(CPU): pytest's CPU time per test, serial; (item): median time of one test's setup, call and teardown")
     if theirs is None:
         print("(convex-test side skipped: CONVEX_TEST=0, no npm, or the anchor is missing)")
 

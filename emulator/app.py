@@ -10,6 +10,7 @@ import hashlib
 import importlib
 import importlib.machinery
 import importlib.util
+import os
 import sys
 import traceback
 import types
@@ -39,14 +40,25 @@ def find_convex_dir(app: str | Path) -> Path:
     raise AppLoadError(f"App folder {str(app)!r} has no convex/ folder and no Python modules.")
 
 
+def _skipped_part(part: str) -> bool:
+    return part.startswith(("__", ".")) or part == "_generated"
+
+
 def _module_files(convex_dir: Path) -> Iterable[tuple[str, Path]]:
-    for file in sorted(convex_dir.rglob("*.py")):
-        rel = file.relative_to(convex_dir)
-        if any(part.startswith(("__", ".")) or part == "_generated" for part in rel.parts):
-            continue
-        if rel.name in _SKIPPED_FILES or rel.name.startswith("test_") or rel.stem.endswith("_test"):
-            continue
-        yield rel.with_suffix("").as_posix(), file
+    # os.walk on strings: pathlib's rglob was most of an emulator's construction (once per test).
+    found: list[tuple[str, ...]] = []
+    for folder, dirs, files in os.walk(convex_dir):
+        dirs[:] = [d for d in dirs if not _skipped_part(d)]
+        base = os.path.relpath(folder, convex_dir)
+        prefix = () if base == "." else tuple(base.split(os.sep))
+        for name in files:
+            if not name.endswith(".py") or _skipped_part(name) or name in _SKIPPED_FILES:
+                continue
+            if name.startswith("test_") or name[:-3].endswith("_test"):
+                continue
+            found.append((*prefix, name))
+    for parts in sorted(found):  # the order of sorted(rglob(...)): by path parts
+        yield "/".join(parts)[:-3], convex_dir.joinpath(*parts)
 
 
 def _import_error(module_path: str, file: Path, exc: BaseException) -> AppLoadError:

@@ -89,7 +89,8 @@ def _wall_clock(request: pytest.FixtureRequest) -> str:
     if marker is not None:
         if len(marker.args) != 1:
             raise pytest.UsageError(
-                f"@pytest.mark.convex_wall_clock needs one of {', '.join(BACKENDS)}, e.g. convex_wall_clock('freezegun')"
+                f"@pytest.mark.convex_wall_clock needs one of {', '.join(BACKENDS)}, "
+                "e.g. convex_wall_clock('freezegun')"
             )
         return _backend(marker.args[0], "@pytest.mark.convex_wall_clock")
     return _backend(request.config.getini("convex_wall_clock") or DEFAULT_BACKEND, "the convex_wall_clock ini option")
