@@ -258,10 +258,10 @@ def convex_test(n: int, repeats: int) -> dict[str, dict[str, float]] | None:
         subprocess.run(["npm", "install", "--no-audit", "--no-fund"], cwd=work, check=True,
                        stdout=sys.stderr, stderr=sys.stderr)
         shutil.copy(work / "package.json", stamp)
+    suite_dir = tempfile.mkdtemp(prefix="ct-suite-")
     try:
         done = subprocess.run(["bash", str(work / "suite.sh"), str(n), str(repeats)], cwd=work, capture_output=True,
-                              text=True, timeout=3600, check=True,
-                              env={**os.environ, "WORK": tempfile.mkdtemp(prefix="ct-suite-")})
+                              text=True, timeout=3600, check=True, env={**os.environ, "WORK": suite_dir})
     except (subprocess.SubprocessError, OSError) as exc:
         print(f"[bench_suite] convex-test suite failed: {exc}", file=sys.stderr)
         return None
@@ -270,7 +270,22 @@ def convex_test(n: int, repeats: int) -> dict[str, dict[str, float]] | None:
         match = re.match(r"(plain|fixture|full)\s+[\d.]+\s+([\d.-]+)\s+[\d.]+\s+([\d.-]+)", line)
         if match:
             rows["typical" if match[1] == "full" else match[1]] = {"serial": float(match[2]), "par2": float(match[3])}
+    for suite, row in rows.items():
+        row["item"] = _vitest_item_ms(Path(suite_dir), "full" if suite == "typical" else suite, repeats)
     return rows or None
+
+
+def _vitest_item_ms(suite_dir: Path, suite: str, repeats: int) -> float:
+    """Median duration vitest reports per test (its beforeEach, body and afterEach), serial runs."""
+    durations: list[float] = []
+    report = suite_dir / "report.json"
+    for _ in range(repeats):
+        subprocess.run(["./node_modules/.bin/vitest", "run", "--config", "vitest.suite.config.mts", f"suite/{suite}/",
+                        "--no-file-parallelism", "--maxWorkers=1", "--reporter=json", f"--outputFile={report}"],
+                       cwd=suite_dir, capture_output=True, check=True, env={**os.environ, "NO_COLOR": "1"})
+        results = json.loads(report.read_text())["testResults"]
+        durations += [test["duration"] for file in results for test in file["assertionResults"]]
+    return statistics.median(durations)
 
 
 def main(argv: list[str]) -> None:
@@ -288,15 +303,16 @@ def main(argv: list[str]) -> None:
 
     print(f"\nper test, ms: {n} tests per suite (2 files), best of {repeats}, wall time minus a 2-test suite's")
     print(f"{'suite':<22}{'pytest serial':>15}{'(CPU)':>8}{'(item)':>8}{'pytest -n 2':>13}{'vitest serial':>15}"
-          f"{'vitest 2 wkr':>14}{'serial ratio':>14}")
+          f"{'(item)':>8}{'vitest 2 wkr':>14}{'ratio serial':>14}{'ratio item':>12}")
     for label, row in ours.items():
         peer = (theirs or {}).get(label) if "freezegun" not in label else None
         ratio = f"{peer['serial'] / row['serial']:.1f}x" if peer and row["serial"] > 0 else "-"
-        peer_s = f"{peer['serial']:.2f}" if peer else "-"
-        peer_p = f"{peer['par2']:.2f}" if peer else "-"
+        ratio_item = f"{peer['item'] / row['item']:.1f}x" if peer else "-"
+        peer_s, peer_i, peer_p = (f"{peer[k]:.2f}" for k in ("serial", "item", "par2")) if peer else "---"
         print(f"{label:<22}{row['serial']:>15.2f}{row['cpu']:>8.2f}{row['item']:>8.2f}{row['par2']:>13.2f}"
-              f"{peer_s:>15}{peer_p:>14}{ratio:>14}")
-    print("(CPU): pytest's CPU time per test, serial; (item): median time of one test's setup, call and teardown")
+              f"{peer_s:>15}{peer_i:>8}{peer_p:>14}{ratio:>14}{ratio_item:>12}")
+    print("(CPU): pytest's CPU time per test, serial; (item): median time of one test's setup, call and teardown "
+          "(vitest: its reported duration, beforeEach to afterEach)")
     if theirs is None:
         print("(convex-test side skipped: CONVEX_TEST=0, no npm, or the anchor is missing)")
 

@@ -10,6 +10,7 @@ at the emulator's virtual time (time-machine, or freezegun when the
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -65,10 +66,22 @@ def _app_path(request: pytest.FixtureRequest) -> Path:
                 "The `convex` fixture needs an app: mark the test with @pytest.mark.convex_app('path/to/app') "
                 "or set `convex_app = path/to/app` in the [pytest] / [tool.pytest.ini_options] section."
             )
+    test_dir = request.node.path.parent
+    key = (str(raw), os.getcwd(), test_dir, request.config.rootpath)
+    found = _app_paths.get(key)
+    if found is None:
+        found = _app_paths[key] = _find_app(raw, source, request.config.rootpath, test_dir)
+    return found
+
+
+_app_paths: dict[tuple[Any, ...], Path] = {}  # the lookup below, once per app, cwd and test folder
+
+
+def _find_app(raw: Any, source: str, rootpath: Path, test_dir: Path) -> Path:
     path = Path(str(raw)).expanduser()
     if path.is_absolute():
         return path
-    for base in (request.config.rootpath, Path.cwd(), Path(str(request.node.fspath)).parent):
+    for base in (rootpath, Path.cwd(), test_dir):
         candidate = base / path
         if candidate.exists():
             return candidate
