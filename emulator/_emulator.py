@@ -26,6 +26,7 @@ from .scheduler import JOBS, Scheduler
 from .store import Store
 from .http_actions import HttpActions
 from .storage import FileStorage
+from .wall_clock import DEFAULT_BACKEND, WallClock
 
 
 
@@ -264,6 +265,31 @@ class ConvexEmulator(_Caller):
     def close(self) -> None:
         """Release the emulator's event loop (the pytest fixture does this after each test)."""
         self._scheduler.close()
+
+    # --- the wall clock -----------------------------------------------------------------
+
+    _wall_clock: WallClock | None = None
+
+    def _hold_wall_clock(self, backend: str = DEFAULT_BACKEND) -> WallClock:
+        """Start holding `time.time()`/`datetime.now()` at the virtual time; `.stop()` the result to end.
+
+        Holds nest: inside a hold already on (e.g. the pytest fixture's), this joins it.
+        """
+        hold = self._wall_clock
+        if hold is None or not hold.active:
+            hold = self._wall_clock = WallClock(self.clock, backend)
+        hold.start()
+        return hold
+
+    def __enter__(self) -> "ConvexEmulator":
+        """`with ConvexEmulator(app) as t:` holds the wall clock at the virtual time inside the block."""
+        self._hold_wall_clock()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        hold = self._wall_clock
+        if hold is not None:
+            hold.stop()
 
     def __del__(self) -> None:
         # The parts of an emulator refer to each other (runtime and scheduler, crons and the
