@@ -102,9 +102,10 @@ class DatabaseReader:
         return QueryBuilder(tx, table_name, table, self._async, False)
 
     def normalize_id(self, table_name: str, id_string: str) -> Any:
-        """`id_string` as an Id of `table_name`, or None if it is not one."""
+        """`id_string` as an Id of `table_name`, or None if it is not one (not awaited: Convex's
+        `normalizeId` is synchronous)."""
         self._tx.store.table(table_name)
-        return _ret(self._async, as_id(id_string, table_name))
+        return as_id(id_string, table_name)
 
     def table(self, table_name: str) -> Any:
         """The database scoped to one table: `ctx.db.table("t").get(id)`, `.query()`, ..."""
@@ -230,7 +231,7 @@ class SystemReader:
         return QueryBuilder(tx, table_name, table, self._async, True)
 
     def normalize_id(self, table_name: str, id_string: str) -> Any:
-        return _ret(self._async, as_id(id_string, table_name))
+        return as_id(id_string, table_name)  # synchronous, as Convex's
 
 
 @with_camel_case_aliases
