@@ -179,6 +179,19 @@ class Index:
         return self._part(position, value)
 
 
+def _system_field_mismatch(key: str, value: Any, old: dict[str, Any]) -> InvalidValueError:
+    """Convex's error for a patch or replace whose `_id` / `_creationTime` is not the document's own."""
+    if key == "_id":
+        return InvalidValueError(f'Provided `_id` field value "{value}" does not match the document ID "{old["_id"]}"')
+    def number(x: Any) -> Any:  # as JavaScript prints a number: 1700000000000, not 1700000000000.0
+        return int(x) if type(x) is float and x.is_integer() else x
+
+    return InvalidValueError(
+        f"Provided `_creationTime` field value {number(value)!r} does not match the document's creation time "
+        f"{number(old['_creationTime'])!r}"
+    )
+
+
 class Table:
     """A table's documents (by id) and its indexes."""
 
@@ -580,7 +593,7 @@ class Store:
             if key == "_id" or key == "_creationTime":
                 if value is UNSET or value == old[key]:
                     continue
-                raise InvalidValueError(f"patch cannot change the system field {key!r}.")
+                raise _system_field_mismatch(key, value, old)
             if value is UNSET:
                 merged.pop(key, None)
             else:
@@ -596,7 +609,7 @@ class Store:
             if key == "_id" or key == "_creationTime":
                 if item is UNSET or item == old[key]:
                     continue
-                raise InvalidValueError(f"replace cannot change the system field {key!r}.")
+                raise _system_field_mismatch(key, value, old)
             body[key] = item
         self._write_over(table, old, body, budget, "replace")
 
