@@ -279,9 +279,12 @@ def copy_value(value: Any, path: str = "", depth: int = 0, top_level: bool = Fal
             if t2 is str or t2 is Id:
                 out[k] = item
                 size += cost + 2 + (len(item) if item.isascii() else len(item.encode()))
-            elif t2 is float or t2 is bool or item is None:
+            elif t2 is float:
                 out[k] = item
                 size += cost + 9
+            elif t2 is bool or item is None:
+                out[k] = item
+                size += cost + 1
             else:
                 out[k], s = copy_value(item, f"{path}.{k}", depth + 1, False, limit)
                 size += cost + s
@@ -298,9 +301,12 @@ def copy_value(value: Any, path: str = "", depth: int = 0, top_level: bool = Fal
             if t2 is str or t2 is Id:
                 out_list.append(item)
                 size += 2 + (len(item) if item.isascii() else len(item.encode()))
-            elif t2 is float or t2 is bool or item is None:
+            elif t2 is float:
                 out_list.append(item)
                 size += 9
+            elif t2 is bool or item is None:
+                out_list.append(item)
+                size += 1
             else:
                 c, s = copy_value(item, f"{path}[{i}]", depth + 1, False, limit)
                 out_list.append(c)
