@@ -328,6 +328,28 @@ def copy_value(value: Any, path: str = "", depth: int = 0, top_level: bool = Fal
     )
 
 
+SYSTEM_FIELD_ID_SIZE = 38  # `_id` with a 32-character id: 3 + 1 + 2 + 32, as Convex estimates it
+SYSTEM_FIELD_CREATION_TIME_SIZE = 23  # `_creationTime` and its float64: 13 + 1 + 9
+
+
+def get_convex_size(value: Any) -> int:
+    """The size in bytes Convex counts for a value (`getConvexSize` of `convex/values`); `UNSET` is 0."""
+    if value is UNSET:
+        return 0
+    return copy_value(value)[1]
+
+
+def get_document_size(document: dict[str, Any]) -> int:
+    """The size Convex counts for a document (`getDocumentSize`): with its `_id` and `_creationTime`,
+    estimated when they are not there yet. This is what `get_transaction_metrics` adds up."""
+    size = get_convex_size(document)
+    if document.get("_id", UNSET) is UNSET:
+        size += SYSTEM_FIELD_ID_SIZE
+    if document.get("_creationTime", UNSET) is UNSET:
+        size += SYSTEM_FIELD_CREATION_TIME_SIZE
+    return size
+
+
 def clone(value: Any) -> Any:
     """A deep copy of a stored value, so callers never alias the store."""
     t = type(value)

@@ -16,7 +16,19 @@ from typing import Any, Callable, Iterator
 from sortedcontainers import SortedList
 
 from convex_py._schema import RESERVED_INDEXES, SchemaDefinition, check_table_name
-from convex_py._values import Id, MAX_DOCUMENT_SIZE, MAX_NESTING, UNSET, clone, copy_value, decode_id, make_id, sort_key, table_number
+from convex_py._values import (
+    SYSTEM_FIELD_CREATION_TIME_SIZE,
+    SYSTEM_FIELD_ID_SIZE,
+    Id,
+    MAX_DOCUMENT_SIZE,
+    MAX_NESTING,
+    UNSET,
+    clone, copy_value,
+    decode_id,
+    make_id,
+    sort_key,
+    table_number,
+)
 from convex_py.errors import (
     DocumentNotFoundError,
     IndexNotFoundError,
@@ -33,6 +45,9 @@ from .limits import Limits
 from .search import attach_indexes
 
 SYSTEM_TABLES = ("_scheduled_functions", "_crons", "_storage")
+
+# What `_id` (a 32-character id) and `_creationTime` add to a document's size, as Convex counts it.
+SYSTEM_FIELDS_SIZE = SYSTEM_FIELD_ID_SIZE + SYSTEM_FIELD_CREATION_TIME_SIZE
 
 
 class _Max:
@@ -540,7 +555,7 @@ class Store:
         doc_id = make_id(table.name, self._sequence, table.number)
         body["_id"] = doc_id
         body["_creationTime"] = self._next_creation_time()
-        size += 40
+        size += SYSTEM_FIELDS_SIZE
         budget.write(size)
         table.add(body, size)
         assert self.undo is not None
@@ -617,7 +632,7 @@ class Store:
         new, size = self._checked(table, body, what)
         new["_id"] = old["_id"]
         new["_creationTime"] = old["_creationTime"]
-        size += 40
+        size += SYSTEM_FIELDS_SIZE
         budget.write(size)
         old_size = table.sizes[old["_id"]]
         table.swap(old, new, size)
