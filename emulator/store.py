@@ -624,7 +624,7 @@ class Store:
             if key == "_id" or key == "_creationTime":
                 if item is UNSET or item == old[key]:
                     continue
-                raise _system_field_mismatch(key, value, old)
+                raise _system_field_mismatch(key, item, old)
             body[key] = item
         self._write_over(table, old, body, budget, "replace")
 
