@@ -52,8 +52,11 @@ def test_transaction(convex):
 def test_patch_with_id(convex):
     id = convex.mutation(api.mutations.insert, {"body": "hello", "author": "sarah"})
     convex.run(lambda ctx: ctx.db.patch(id, {"_id": id}))  # the document's own _id: no error
-    with pytest.raises(Exception, match="does not match the document ID"):
+    with pytest.raises(Exception, match='Provided `_id` field value "nonsense" does not match the document ID'):
         convex.run(lambda ctx: ctx.db.patch(id, {"_id": Id("nonsense", table="messages")}))
+    # (not in convex-test's test) the same rule for _creationTime, and for replace
+    with pytest.raises(Exception, match="Provided `_creationTime` field value 5 does not match the document's creation"):
+        convex.run(lambda ctx: ctx.db.replace(id, {"author": "a", "body": "b", "_creationTime": 5.0}))
 
 
 # mutations.test.ts: test("patch after insert")
