@@ -570,6 +570,20 @@ class QueryBuilder:
             )
         return self._ret(docs[0] if docs else None)
 
+    def count(self) -> Any:
+        """The number of documents in the table, as a float (Convex's internal `count()` of a table,
+        answered from the table's size; it counts no documents read)."""
+        if self._index_name is not None or self._filters or self._search is not None or self._order != "asc":
+            raise InvalidQueryError(
+                "count() counts a whole table: call it right after ctx.db.query(table), "
+                "before with_index, filter or order."
+            )
+        tx = self._tx
+        tx.check_open()
+        tx.range_read()
+        table = self._table if self._table is not None else tx.store.tables.get(self._table_name)
+        return self._ret(float(len(table.docs)) if table is not None else 0.0)
+
     def paginate(self, options: dict[str, Any]) -> Any:
         """One page: `{"page", "isDone", "continueCursor"}` (+ `pageStatus`, `splitCursor` when split)."""
         return self._ret(paginate(self, options))

@@ -16,7 +16,19 @@ from typing import Any, Callable, Iterator
 from sortedcontainers import SortedList
 
 from convex_py._schema import RESERVED_INDEXES, SchemaDefinition, check_table_name
-from convex_py._values import Id, MAX_DOCUMENT_SIZE, MAX_NESTING, UNSET, clone, copy_value, decode_id, make_id, sort_key, table_number
+from convex_py._values import (
+    SYSTEM_FIELD_CREATION_TIME_SIZE,
+    SYSTEM_FIELD_ID_SIZE,
+    Id,
+    MAX_DOCUMENT_SIZE,
+    MAX_NESTING,
+    UNSET,
+    clone, copy_value,
+    decode_id,
+    make_id,
+    sort_key,
+    table_number,
+)
 from convex_py.errors import (
     DocumentNotFoundError,
     IndexNotFoundError,
@@ -33,6 +45,9 @@ from .limits import Limits
 from .search import attach_indexes
 
 SYSTEM_TABLES = ("_scheduled_functions", "_crons", "_storage")
+
+# What `_id` (a 32-character id) and `_creationTime` add to a document's size, as Convex counts it.
+SYSTEM_FIELDS_SIZE = SYSTEM_FIELD_ID_SIZE + SYSTEM_FIELD_CREATION_TIME_SIZE
 
 
 class _Max:
@@ -177,6 +192,19 @@ class Index:
     def bound_key(self, value: Any, position: int) -> Any:
         """The key part for a range bound on the field at `position`."""
         return self._part(position, value)
+
+
+def _system_field_mismatch(key: str, value: Any, old: dict[str, Any]) -> InvalidValueError:
+    """Convex's error for a patch or replace whose `_id` / `_creationTime` is not the document's own."""
+    if key == "_id":
+        return InvalidValueError(f'Provided `_id` field value "{value}" does not match the document ID "{old["_id"]}"')
+    def number(x: Any) -> Any:  # as JavaScript prints a number: 1700000000000, not 1700000000000.0
+        return int(x) if type(x) is float and x.is_integer() else x
+
+    return InvalidValueError(
+        f"Provided `_creationTime` field value {number(value)!r} does not match the document's creation time "
+        f"{number(old['_creationTime'])!r}"
+    )
 
 
 class Table:
@@ -527,7 +555,7 @@ class Store:
         doc_id = make_id(table.name, self._sequence, table.number)
         body["_id"] = doc_id
         body["_creationTime"] = self._next_creation_time()
-        size += 40
+        size += SYSTEM_FIELDS_SIZE
         budget.write(size)
         table.add(body, size)
         assert self.undo is not None
@@ -580,7 +608,7 @@ class Store:
             if key == "_id" or key == "_creationTime":
                 if value is UNSET or value == old[key]:
                     continue
-                raise InvalidValueError(f"patch cannot change the system field {key!r}.")
+                raise _system_field_mismatch(key, value, old)
             if value is UNSET:
                 merged.pop(key, None)
             else:
@@ -596,7 +624,7 @@ class Store:
             if key == "_id" or key == "_creationTime":
                 if item is UNSET or item == old[key]:
                     continue
-                raise InvalidValueError(f"replace cannot change the system field {key!r}.")
+                raise _system_field_mismatch(key, item, old)
             body[key] = item
         self._write_over(table, old, body, budget, "replace")
 
@@ -604,7 +632,7 @@ class Store:
         new, size = self._checked(table, body, what)
         new["_id"] = old["_id"]
         new["_creationTime"] = old["_creationTime"]
-        size += 40
+        size += SYSTEM_FIELDS_SIZE
         budget.write(size)
         old_size = table.sizes[old["_id"]]
         table.swap(old, new, size)
