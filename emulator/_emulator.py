@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from convex_py._functions import ConvexFunction
 from convex_py._schema import SchemaDefinition
@@ -19,6 +19,9 @@ from .crons import CronRunner
 from .runtime_crons import RuntimeCronRunner
 from .scheduler import JOBS, Scheduler
 from .store import Store
+
+if TYPE_CHECKING:
+    from .live import Subscription
 
 
 
@@ -65,6 +68,23 @@ class _Caller:
     def action(self, ref: Any, args: dict[str, Any] | None = None) -> Any:
         """Run an action (a reference, or an inline function of ctx)."""
         return self._call("action", ref, args)
+
+    def subscribe(self, ref: Any, args: dict[str, Any] | None = None) -> "Subscription":
+        """Follow a query (a reference, or an inline function of ctx) as commits change what it read.
+
+        Returns a `Subscription`: `value`, `history` ([(virtual time, result), ...], one entry
+        per change, scheduled functions and crons included as time moves), `close()`.
+        """
+        from .live import LiveQueries, Subscription
+
+        runtime = self._runtime
+        if callable(ref) and not isinstance(ref, ConvexFunction) and not isinstance(ref, str) and not _is_reference(ref):
+            if args is not None:
+                raise TypeError("An inline query takes only ctx; pass arguments by closing over them.")
+            path, fn = INLINE_PATH, _inline("query", ref)
+        else:
+            path, fn = runtime.resolve("query", ref)
+        return Subscription(LiveQueries.of(runtime), path, fn, args, self._identity, runtime.clock)
 
     def run(self, fn: Callable[..., Any]) -> Any:
         """Run an inline function with a mutation ctx: direct access to the database."""
@@ -189,6 +209,8 @@ class ConvexEmulator(_Caller):
             self._scheduler.heap.clear()
             self._runtime.runtime_crons.jobs.clear()
             self._runtime.scheduler = None
+            self._runtime.live = None
+            self.store.write_observer = None
             self._runtime.runtime_crons = None
             self._crons.jobs.clear()
             self.store.jobs_committed = None

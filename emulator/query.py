@@ -446,11 +446,13 @@ class QueryBuilder:
         tx = self._tx
         tx.check_open()
         table = self._table
+        index_name = self._index_name or "by_creation_time"
         if table is None:
             table = tx.store.tables.get(self._table_name)
             if table is None:
+                if tx.reads is not None:  # a live query: the table's first insert concerns it
+                    tx.reads.walk(self._table_name, index_name, (), (MAX,), (True, True), False).done = True
                 return
-        index_name = self._index_name or "by_creation_time"
         index = table.use_index(index_name)
         if self._range is not None:
             minimum, maximum = self._range.bounds(index)
@@ -466,10 +468,15 @@ class QueryBuilder:
                 minimum, inclusive = start_after, (False, True)
         budget = tx
         budget.range_read()
+        # A live query records the range it walks, up to the last key it reached (all of it once done).
+        walked = None if tx.reads is None else tx.reads.walk(self._table_name, index_name, minimum, maximum,
+                                                             inclusive, reverse)
         sizes = table.sizes
         filters = self._filters
         batch = 16 if limit is None or filters else min(limit + 1, 1024)
         for key, doc in tx.store.scan(index, table.docs, minimum, maximum, inclusive, reverse, batch):
+            if walked is not None:
+                walked.last = key
             budget.read(sizes[key[-1]])
             if filters:
                 ok = True
@@ -480,6 +487,8 @@ class QueryBuilder:
                 if not ok:
                     continue
             yield key, doc
+        if walked is not None:
+            walked.done = True
 
     def _docs(self, limit: int | None = None) -> list[dict[str, Any]]:
         out = []

@@ -157,6 +157,7 @@ class Runtime:
         self.lock = threading.RLock()
         self.scheduler: Any = None  # set by the emulator: makes ctx.scheduler objects
         self.runtime_crons: Any = None  # set by the emulator: serves convex_py.crons.Crons
+        self.live: Any = None  # emulator.live.LiveQueries, made by the first subscription
         self.commits_to_fail = 0  # fault injection: fail this many commits with a transient error
         self.retries = 0  # mutations run again after a transient failure
 
@@ -239,6 +240,16 @@ class Runtime:
     def run_query(self, path: str, fn: ConvexFunction, args: Any, identity: Any) -> Any:
         with self.lock:
             tx = Transaction(self, False)
+            try:
+                return self._query_in(path, fn, args, identity, tx)
+            finally:
+                tx.open = False
+
+    def run_query_reading(self, path: str, fn: ConvexFunction, args: Any, identity: Any, reads: Any) -> Any:
+        """Run a query as `run_query` does, recording what it reads in `reads` (a live query's ReadSet)."""
+        with self.lock:
+            tx = Transaction(self, False)
+            tx.reads = reads
             try:
                 return self._query_in(path, fn, args, identity, tx)
             finally:
