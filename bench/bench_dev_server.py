@@ -136,7 +136,7 @@ def main(argv: list[str]) -> int:
     opts = parser.parse_args(argv)
 
     server = DevServer(ConvexEmulator(modules=MODULES, schema=SCHEMA), host="127.0.0.1", port=0).start()
-    host, port = server.httpd.server_address[:2]
+    host, port = server.address
     print(f"dev server at {server.url}; {opts.clients} clients, at most {opts.seconds:g} s "
           f"or {opts.requests} requests each", flush=True)
     intact = False

@@ -147,3 +147,7 @@ class CronDefinitionError(ConvexPyError, ValueError):
 
 class CronNotFoundError(ConvexPyError, LookupError):
     """A runtime cron looked up by an id or name that no job has."""
+
+
+class PersistenceError(ConvexPyError):
+    """The dev server could not use its `--db` file, or could not write a commit to it (nothing of it applied)."""

@@ -224,20 +224,30 @@ def _print_timeline(entries: list[dict[str, Any]], start: float, end: float, ric
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
+    import logging
+
     from .server import DevServer, startup_line
 
     emulator = _load(args.app)
     try:
-        server = DevServer(emulator, args.host, args.port, db=args.db, jwks=args.jwks, auth_issuer=args.auth_issuer)
+        server = DevServer(emulator, args.host, args.port, db=args.db, jwks=args.jwks,
+                           auth_issuer=args.auth_issuer, auth_audience=args.auth_audience)
     except OSError as exc:
         emulator.close()
         raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+    except BaseException:
+        emulator.close()
+        raise
+    # Functions' logging calls at every level reach their log lines (Convex keeps console.debug too);
+    # the HTTP stack's own chatter stays out.
+    logging.getLogger().setLevel(logging.DEBUG)
+    logging.getLogger("uvicorn").setLevel(logging.ERROR)
     try:
         print(startup_line(server, args.app), flush=True)
         server.serve_forever()
     except KeyboardInterrupt:
         server.stop()
-        print("convex-py dev: stopped", flush=True)
+    print("convex-py dev: stopped", flush=True)
     return 0
 
 
@@ -284,6 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--db", metavar="FILE", help="keep documents, jobs and cron state in this SQLite file")
     dev.add_argument("--jwks", metavar="FILE", help="verify auth tokens' signatures with the keys of this JWKS file")
     dev.add_argument("--auth-issuer", metavar="ISS", help="with --jwks: the issuer (iss) tokens must have")
+    dev.add_argument("--auth-audience", metavar="AUD",
+                     help="with --jwks: the audience (aud) tokens must have (Convex's applicationID)")
     return parser
 
 

@@ -70,7 +70,11 @@ def run_cron(scheduler: "Scheduler", path: str, fn: Any, args: Any, done: Any) -
         done(ConvexPyError(f"Could not find function for '{path}'"))
     elif fn.kind == "mutation":
         try:
-            scheduler.runtime.run_mutation(path, fn, args, None)
+            if scheduler.log_context is None:
+                scheduler.runtime.run_mutation(path, fn, args, None)
+            else:
+                with scheduler.log_context(path):
+                    scheduler.runtime.run_mutation(path, fn, args, None)
         except Exception as exc:  # recorded; the schedule goes on
             done(exc)
         else:

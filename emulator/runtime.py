@@ -160,6 +160,9 @@ class Runtime:
         self.live: Any = None  # emulator.live.LiveQueries, made by the first subscription
         self.commits_to_fail = 0  # fault injection: fail this many commits with a transient error
         self.retries = 0  # mutations run again after a transient failure
+        # Called before a top-level mutation commits in memory (the dev server's --db writes it
+        # to disk there); if it raises, the mutation rolls back as if it had failed.
+        self.commit_hook: Callable[[], None] | None = None
 
     # --- helpers -------------------------------------------------------------
 
@@ -285,6 +288,8 @@ class Runtime:
                         raise TransientError(
                             f"Transient error while committing `{path}` (injected by fail_next_commits)"
                         )
+                    if self.commit_hook is not None:
+                        self.commit_hook()
                 except TransientError:
                     # A system failure, as an OCC conflict in Convex: roll back and run again.
                     tx.open = False

@@ -171,6 +171,11 @@ class Scheduler:
         self._paths: dict[str, str] = {}  # reference path or "module:fn" text -> resolved path
         self._incoming: list[list[tuple[float, Any]]] = []  # committed jobs not in the heap yet
         self.store.jobs_committed = self.jobs_committed
+        # The dev server's hooks: run actions on its own event loop in real time
+        # (`action_runner(path, fn, args, job_id, on_done)`), and route a scheduled
+        # function's log lines to its log (`log_context(path)`, a context manager).
+        self.action_runner: Callable[..., None] | None = None
+        self.log_context: Callable[[str], Any] | None = None
 
     # --- scheduling ------------------------------------------------------------
 
@@ -447,7 +452,11 @@ class Scheduler:
             self.store.after_commit(lambda: self._push(now + RETENTION_MS, CLEANUP, job_id))
 
         try:
-            runtime.run_mutation(path, fn, args, None, before_commit=mark_success)
+            if self.log_context is None:
+                runtime.run_mutation(path, fn, args, None, before_commit=mark_success)
+            else:
+                with self.log_context(path):
+                    runtime.run_mutation(path, fn, args, None, before_commit=mark_success)
         except Exception as exc:  # the function's own failure: its writes are rolled back
             error = error_text(exc)
             with runtime.lock:
@@ -473,6 +482,9 @@ class Scheduler:
         A sync action ends at once. An async one becomes a task of the virtual-time
         loop: it ends when its awaits are over, possibly at a later virtual time.
         """
+        if self.action_runner is not None:
+            self.action_runner(path, fn, args, job_id, on_done)
+            return
         runtime = self.runtime
         if not fn.is_async:
             try:

@@ -318,7 +318,7 @@ def test_a_forged_or_foreign_token_is_refused(verified_server):
 def test_a_slow_client_does_not_block_others(server, client):
     import socket
 
-    host, port = server.httpd.server_address[:2]
+    host, port = server.address
     with socket.create_connection((host, port)) as slow:
         slow.sendall(b"POST /api/query HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"pa")  # and then nothing
         started = time.time()

@@ -1,0 +1,17 @@
+"""The dev server: Convex's HTTP API for real Convex clients, on Starlette and uvicorn, on the real clock.
+
+One module per job: `app` (the DevServer: loop, clock, actions), `routes` (the
+HTTP API as a route list), `auth` (bearer tokens), `persistence` (the `--db`
+file), `convex_json` (Convex's JSON encoding), `logs` (function log lines),
+`protocol` (JSON answers for unparsable HTTP), `errors` (bad requests).
+"""
+
+from __future__ import annotations
+
+from .app import DevServer, startup_line
+from .auth import TokenVerifier, identity_from_token
+from .errors import RequestError
+from .routes import MAX_BODY_BYTES, UDF_FAILED
+
+__all__ = ["MAX_BODY_BYTES", "UDF_FAILED", "DevServer", "RequestError", "TokenVerifier", "identity_from_token",
+           "startup_line"]

@@ -1,0 +1,352 @@
+"""The dev server's `--db`: documents, scheduled jobs and cron state in one SQLite file (WAL mode).
+
+Each mutation's writes, the jobs it scheduled and the cron state are written in
+one SQLite transaction before the mutation commits in memory (the runtime's
+commit hook): if SQLite refuses, the mutation rolls back and nothing is applied.
+The WAL is then fsynced by a syncer thread for every commit written so far at
+once (group commit), outside the lock queries and mutations need; a client's
+answer waits for the fsync covering its commit. The server holds an exclusive
+lock on the file for its lifetime, so a second server on it stops at start.
+
+On start, the documents come back, pending jobs go back on the heap (overdue
+ones run at once), an action found `inProgress` is failed as after a crash, and
+each cron job runs an overdue time once, skipping the other missed times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import json
+import os
+import sqlite3
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from convex_py._values import Id, copy_value
+from convex_py.errors import PersistenceError
+
+from ..scheduler import CLEANUP, JOBS, RETENTION_MS, TRANSIENT_ACTION_ERROR
+from . import convex_json
+
+if TYPE_CHECKING:
+    from .._emulator import ConvexEmulator
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (tbl TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (tbl, id));
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+_OUR_TABLES = {"documents", "meta"}
+
+
+def _holder_of(path: Path) -> str:
+    """Who holds the lock on `path`: 'process 1234 (convex-py dev ...)', from /proc/locks on Linux."""
+    try:
+        inode = os.stat(path).st_ino
+        with open("/proc/locks") as locks:
+            for line in locks:
+                parts = line.split()
+                # "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF"
+                if len(parts) >= 6 and parts[1] == "FLOCK" and parts[5].rsplit(":", 1)[-1] == str(inode):
+                    pid = parts[4]
+                    try:
+                        with open(f"/proc/{pid}/cmdline", "rb") as cmd:
+                            command = cmd.read().replace(b"\0", b" ").decode(errors="replace").strip()
+                    except OSError:
+                        command = ""
+                    return f"process {pid}" + (f" ({command[:120]})" if command else "")
+    except OSError:
+        pass
+    return "another process"
+
+
+def lock_file(path: Path) -> int:
+    """An open descriptor of `path` holding an exclusive lock on it, or a PersistenceError naming the holder.
+
+    flock, not fcntl: SQLite's own POSIX locks on the file are a separate kind,
+    so neither disturbs the other.
+    """
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise PersistenceError(f"--db {path}: cannot open the file: {exc.strerror or exc}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise PersistenceError(f"--db {path} is in use by {_holder_of(path)}; "
+                               "two servers cannot share a database file") from None
+    return fd
+
+
+class Persistence:
+    """One SQLite file holding an emulator's state, locked for this process while open."""
+
+    def __init__(self, path: str | Path, emulator: "ConvexEmulator", log: Callable[[str], Any] = print) -> None:
+        self.path = Path(path)
+        self.emulator = emulator
+        self.log = log
+        self.lock = threading.Lock()  # the connection: commits (under the runtime's lock) and closing
+        self._lock_fd = lock_file(self.path)
+        self.db: sqlite3.Connection | None = None
+        try:
+            self.db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+            self.db.execute("PRAGMA locking_mode=EXCLUSIVE")  # no other connection, ever, while we run
+            tables = {name for name, in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if tables and not _OUR_TABLES <= tables:
+                raise PersistenceError(f"--db {self.path} is an SQLite database of something else "
+                                       f"(tables: {', '.join(sorted(tables)[:5])}); give a new file name")
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")  # commits write the WAL; the syncer fsyncs it
+            self.db.executescript(_SCHEMA)
+            self.db.execute("BEGIN IMMEDIATE")  # takes the exclusive lock now, not at the first write
+            self.db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._close_quietly()
+            raise PersistenceError(f"--db {self.path} is not a usable convex-py database: {exc}") from None
+        except BaseException:
+            self._close_quietly()
+            raise
+        store = emulator.store
+        store.dirty = set()
+        for table in store.tables.values():
+            table.dirty = store.dirty
+        self._saved_crons: dict[str, float] | None = None
+        # Group commit: `written` counts SQLite commits, `synced` those the WAL fsync covers.
+        self.written = 0
+        self.synced = 0
+        self._sync_error: BaseException | None = None
+        self._cond = threading.Condition()
+        self._waiters: list[tuple[int, asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        self._syncer: threading.Thread | None = None
+        self._closing = False
+        self._wal_fd: int | None = None
+
+    def _close_quietly(self) -> None:
+        if self.db is not None:
+            try:
+                self.db.close()
+            except sqlite3.Error:
+                pass
+        os.close(self._lock_fd)
+
+    # --- saving ----------------------------------------------------------------------
+
+    def save(self) -> int:
+        """Write what changed since the last save in one SQLite transaction; return how many rows.
+
+        Called with the runtime's lock held (the commit hook, the clock's tick). On failure
+        nothing is written, what was pending stays pending, and a PersistenceError says why.
+        """
+        store = self.emulator.store
+        dirty = store.dirty
+        crons = self._cron_state()
+        if not dirty and crons == self._saved_crons:
+            return 0
+        changed = list(dirty)
+        dirty.clear()
+        with self.lock:
+            db = self.db
+            try:
+                if db is None:
+                    raise sqlite3.ProgrammingError("the database is closed")
+                db.execute("BEGIN")
+                try:
+                    tables = store.tables
+                    for table_name, doc_id in changed:
+                        doc = tables[table_name].docs.get(doc_id)
+                        if doc is None:
+                            db.execute("DELETE FROM documents WHERE tbl = ? AND id = ?", (table_name, doc_id))
+                        else:
+                            body = json.dumps(convex_json.encode(doc))
+                            db.execute("INSERT OR REPLACE INTO documents VALUES (?, ?, ?)", (table_name, doc_id, body))
+                    self._put("sequence", store._sequence)
+                    self._put("last_creation_time", store._last_creation_time)
+                    if crons != self._saved_crons:
+                        self._put("crons", crons)
+                    db.execute("COMMIT")
+                except BaseException:
+                    if db.in_transaction:
+                        db.execute("ROLLBACK")
+                    raise
+            except (sqlite3.Error, OSError) as exc:
+                dirty.update(changed)
+                raise PersistenceError(f"Could not write the commit to {self.path}: {exc}; nothing was applied") from None
+            except BaseException:
+                dirty.update(changed)
+                raise
+        self._saved_crons = crons
+        with self._cond:
+            self.written += 1
+            self._cond.notify()
+        return len(changed)
+
+    def commit(self) -> None:
+        """The runtime's commit hook: this mutation's writes reach the file before it commits in memory."""
+        self.save()
+
+    def _put(self, key: str, value: Any) -> None:
+        assert self.db is not None
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
+
+    def _cron_state(self) -> dict[str, float]:
+        """Each cron.py job's next scheduled time."""
+        return {name: job.next_time for name, job in self.emulator._crons.jobs.items()}
+
+    # --- group commit: fsync the WAL outside the runtime's lock ----------------------------
+
+    def _start_syncer(self) -> None:
+        if self._syncer is None:
+            self._syncer = threading.Thread(target=self._sync_loop, name="convex-py-db-sync", daemon=True)
+            self._syncer.start()
+
+    def _fsync(self) -> None:
+        if self._wal_fd is None:
+            try:
+                self._wal_fd = os.open(f"{self.path}-wal", os.O_RDONLY)
+            except FileNotFoundError:  # nothing in the WAL: the commits are in the main file
+                os.fsync(self._lock_fd)
+                return
+        os.fsync(self._wal_fd)
+
+    def _sync_loop(self) -> None:
+        cond = self._cond
+        while True:
+            with cond:
+                while self.synced >= self.written and not self._closing:
+                    cond.wait()
+                if self.synced >= self.written:
+                    return
+                target = self.written
+            error: BaseException | None = None
+            try:
+                self._fsync()
+            except OSError as exc:
+                error = PersistenceError(f"Could not sync {self.path} to disk: {exc}")
+            with cond:
+                self.synced = target
+                self._sync_error = error
+                ready = [w for w in self._waiters if w[0] <= target]
+                self._waiters = [w for w in self._waiters if w[0] > target]
+                cond.notify_all()
+            for _seq, loop, future in ready:
+                loop.call_soon_threadsafe(_settle, future, error)
+
+    async def durable(self) -> None:
+        """Wait until every commit written so far is on disk (one fsync serves many waiters)."""
+        with self._cond:
+            target = self.written
+            if self.synced >= target:
+                return
+            self._start_syncer()
+            loop = asyncio.get_running_loop()
+            future: asyncio.Future[None] = loop.create_future()
+            self._waiters.append((target, loop, future))
+            self._cond.notify()
+        await future
+
+    def flush(self) -> None:
+        """Block until every commit written so far is on disk."""
+        with self._cond:
+            if self.synced >= self.written:
+                return
+            self._start_syncer()
+            self._cond.notify()
+            while self.synced < self.written:
+                self._cond.wait()
+
+    # --- loading -----------------------------------------------------------------------
+
+    def load(self) -> int:
+        """Bring back a saved state into a freshly built emulator; return how many documents."""
+        assert self.db is not None
+        emulator = self.emulator
+        store = emulator.store
+        try:
+            meta = {key: json.loads(value) for key, value in self.db.execute("SELECT key, value FROM meta")}
+            rows = self.db.execute("SELECT tbl, id, body FROM documents").fetchall()
+            if not rows and not meta:
+                return 0
+            for table_name, doc_id, body in rows:
+                doc = convex_json.decode(json.loads(body))
+                doc["_id"] = Id(doc_id, table_name)
+                table = store.tables.get(table_name) or store._create_table(table_name, {}, None)
+                table.dirty = store.dirty
+                _copy, size = copy_value({k: v for k, v in doc.items() if not k.startswith("_")})
+                table.add(doc, size + 40)
+        except (sqlite3.Error, ValueError, TypeError, KeyError) as exc:
+            raise PersistenceError(f"--db {self.path} holds data convex-py cannot read: {exc}") from None
+        store.dirty.clear()
+        store._sequence = max(store._sequence, int(meta.get("sequence", 0)))
+        store._last_creation_time = max(store._last_creation_time, float(meta.get("last_creation_time", 0.0)))
+        with emulator._runtime.lock:
+            self._restore_jobs()
+            self._restore_crons(meta.get("crons", {}))
+            self.save()
+        return len(rows)
+
+    def _restore_jobs(self) -> None:
+        scheduler = self.emulator._scheduler
+        now = self.emulator.now
+        # In creation order: jobs due at the same time run in the order they were scheduled.
+        for job in self.emulator.store.tables[JOBS].in_creation_order():
+            job_id = job["_id"]
+            kind = job["state"]["kind"]
+            if kind == "pending":
+                scheduler.jobs_committed([(job["scheduledTime"], job_id)])
+            elif kind == "inProgress":
+                scheduler._finish(job_id, {"kind": "failed", "error": TRANSIENT_ACTION_ERROR})
+            else:
+                scheduler._push(job.get("completedTime", now) + RETENTION_MS, CLEANUP, job_id)
+        runtime_crons = self.emulator._runtime.runtime_crons
+        from ..runtime_crons import TABLE, _Job
+
+        for row in self.emulator.store.tables[TABLE].in_creation_order():
+            job_id = row["_id"]
+            job = runtime_crons.jobs[job_id] = _Job(runtime_crons, job_id)
+            if not row["paused"]:
+                job.start(now, row["schedule"])
+
+    def _restore_crons(self, saved: dict[str, float]) -> None:
+        now = self.emulator.now
+        for name in self.emulator._crons.jobs:
+            next_time = saved.get(name)
+            if next_time is None or next_time >= now:
+                continue
+            skipped = self.emulator._crons.catch_up(name, next_time, now)
+            if skipped:
+                self.log(f"Skipping {skipped} run(s) of job {name} because multiple scheduled runs are in the past")
+
+    def close(self) -> None:
+        """Sync what is written, close the file and release its lock."""
+        try:
+            self.flush()
+        except Exception:  # closing must not fail; the syncer reported the error already
+            pass
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        if self._syncer is not None:
+            self._syncer.join(timeout=5)
+        with self.lock:
+            if self.db is not None:
+                self.db.close()
+                self.db = None
+            if self._wal_fd is not None:
+                os.close(self._wal_fd)
+                self._wal_fd = None
+            if self._lock_fd >= 0:
+                os.close(self._lock_fd)
+                self._lock_fd = -1
+
+
+def _settle(future: "asyncio.Future[None]", error: BaseException | None) -> None:
+    if not future.done():
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(error)
+
+
+__all__ = ["Persistence", "lock_file"]
