@@ -21,7 +21,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from convex_py.errors import ConvexError, ConvexPyError, InvalidValueError, PersistenceError
 
@@ -29,6 +29,7 @@ from ..scheduler import error_text
 from . import convex_json, logs
 from .auth import identity_from_token
 from .errors import RequestError
+from .sync import SyncHub
 
 if TYPE_CHECKING:
     from .app import DevServer
@@ -170,6 +171,8 @@ def routes(server: "DevServer") -> list[BaseRoute]:
         Route("/version", api.version, methods=["GET"]),
         Route("/instance_version", api.version, methods=["GET"]),
     ]
+    sync = SyncHub(server)  # Convex's sync protocol: npm `convex` names its version, the Rust client does not
+    table += [WebSocketRoute("/api/{version}/sync", sync.endpoint), WebSocketRoute("/api/sync", sync.endpoint)]
     return table
 
 
