@@ -11,6 +11,7 @@ import argparse
 import base64
 import json
 import math
+import os
 import re
 import sys
 import traceback
@@ -228,10 +229,12 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
     from .server import DevServer, startup_line
 
+    if args.static is not None and not os.path.isdir(args.static):
+        raise CliError(f"--static {args.static}: not a folder")
     emulator = _load(args.app)
     try:
         server = DevServer(emulator, args.host, args.port, db=args.db, jwks=args.jwks,
-                           auth_issuer=args.auth_issuer, auth_audience=args.auth_audience)
+                           auth_issuer=args.auth_issuer, auth_audience=args.auth_audience, static=args.static)
     except OSError as exc:
         emulator.close()
         raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
@@ -296,6 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--auth-issuer", metavar="ISS", help="with --jwks: the issuer (iss) tokens must have")
     dev.add_argument("--auth-audience", metavar="AUD",
                      help="with --jwks: the audience (aud) tokens must have (Convex's applicationID)")
+    dev.add_argument("--static", metavar="DIR", help="also serve the files of this folder at / (a web page)")
     return parser
 
 

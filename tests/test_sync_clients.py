@@ -147,3 +147,58 @@ def test_a_client_reconnects_after_the_server_restarts_with_db(tmp_path, connect
 
 def server_count(dev: DevServer) -> int:
     return dev.emulator.query("messages:count", {"channel": "general"})
+
+
+def test_the_chat_page_shows_live_messages(node_modules) -> None:  # noqa: F811
+    """The fixture's static page, served by --static, run headless on Convex's browser bundle."""
+    import subprocess
+    import urllib.request
+
+    static = CHAT / "static"
+    dev = DevServer(ConvexEmulator(CHAT), port=0, tick_seconds=0.01, static=str(static)).start()
+    try:
+        with urllib.request.urlopen(dev.url + "/") as response:
+            page = response.read().decode()
+            assert response.headers["content-type"].startswith("text/html")
+        assert "new convex.ConvexClient(url)" in page and "api.messages.list" in page
+        with urllib.request.urlopen(dev.url + "/version") as response:  # the API is still there
+            assert json.loads(response.read()) == {"status": "ok", "server": "convex-py"}
+        script = node_modules / "page_check.cjs"
+        script.write_text((Path(__file__).parent / "sync_clients" / "page_check.cjs").read_text())
+        bundle = node_modules / "node_modules" / "convex" / "dist" / "browser.bundle.js"
+        process = subprocess.Popen(["node", str(script), str(static / "index.html"), str(bundle), dev.url],
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        try:
+            lines = iter(process.stdout)
+            read = lambda: json.loads(next(lines))  # noqa: E731
+            assert read() == {"list": []}
+            process.stdin.write(json.dumps({"send": "hello"}) + "\n")
+            process.stdin.flush()
+            assert read() == {"list": ["ada: hello"]}
+            process.stdin.write(json.dumps({"later": "from the scheduler"}) + "\n")
+            process.stdin.flush()
+            assert read() == {"list": ["ada: hello", "ada: from the scheduler"]}
+            process.stdin.write(json.dumps({"send": " "}) + "\n")  # refused: ConvexError data on the page
+            process.stdin.flush()
+            assert read() == {"status": json.dumps({"code": "EMPTY_MESSAGE", "channel": "general"}, separators=(",", ":"))}
+            process.stdin.write(json.dumps({"exit": True}) + "\n")
+            process.stdin.flush()
+            process.wait(timeout=10)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            process.stdin.close()
+            process.stdout.close()
+    finally:
+        dev.stop()
+
+
+def test_dev_static_must_be_a_folder(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "emulator.cli", "dev", str(CHAT), "--port", "0", "--static",
+                             str(tmp_path / "nowhere")], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr == f"convex-py dev: error: --static {tmp_path / 'nowhere'}: not a folder\n"

@@ -89,8 +89,10 @@ class DevServer:
 
     def __init__(self, emulator: ConvexEmulator, host: str = "127.0.0.1", port: int = 3210,
                  tick_seconds: float = 0.05, db: str | None = None, jwks: str | None = None,
-                 auth_issuer: str | None = None, auth_audience: str | None = None) -> None:
+                 auth_issuer: str | None = None, auth_audience: str | None = None,
+                 static: str | None = None) -> None:
         self.emulator = emulator
+        self.static = static  # a folder served at / (e.g. a page using the convex browser bundle)
         self.runtime = emulator._runtime
         self.lock = self.runtime.lock
         self.verifier = TokenVerifier(jwks, auth_issuer, auth_audience) if jwks is not None else None
@@ -368,8 +370,9 @@ def startup_line(server: DevServer, app: str) -> str:
     else:
         issuer = f" from issuer {server.verifier.issuer}" if server.verifier.issuer else ""
         auth = f"Auth tokens are verified against the JWKS{issuer}."
+    page = f" The files of {server.static} at {server.url}/." if server.static is not None else ""
     return (f"convex-py dev: serving {app} at {server.url} ({len(emulator.app.functions)} functions, "
-            f"{public} public; {crons} crons{stored}). {auth}")
+            f"{public} public; {crons} crons{stored}). {auth}{page}")
 
 
 __all__ = ["DevServer", "in_thread", "startup_line"]

@@ -21,7 +21,8 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 
 from convex_py.errors import ConvexError, ConvexPyError, InvalidValueError, PersistenceError
 
@@ -173,6 +174,10 @@ def routes(server: "DevServer") -> list[BaseRoute]:
     ]
     sync = SyncHub(server)  # Convex's sync protocol: npm `convex` names its version, the Rust client does not
     table += [WebSocketRoute("/api/{version}/sync", sync.endpoint), WebSocketRoute("/api/sync", sync.endpoint)]
+    static = getattr(server, "static", None)
+    if static is not None:  # `--static DIR`: its files at /, index.html for /; the API routes come first
+        table = [route for route in table if getattr(route, "path", None) != "/"]
+        table.append(Mount("/", app=StaticFiles(directory=static, html=True), name="static"))
     return table
 
 
