@@ -298,6 +298,9 @@ def test_a_bad_token_is_an_auth_error(server, wire) -> None:
     json.dumps({"type": "Teleport"}),
     json.dumps({"type": "ModifyQuerySet", "baseVersion": 5, "newVersion": 6, "modifications": []}),
     json.dumps({"type": "Mutation", "udfPath": "kv:put", "args": [{}]}),
+    json.dumps({"type": "Authenticate", "tokenType": "User", "value": "x", "baseVersion": 3}),
+    '{"type": "Connect", "n": ' + "9" * 5000 + "}",
+    b"\x00binary",
 ])
 def test_a_malformed_message_is_a_fatal_error_and_the_server_goes_on(server, wire, message) -> None:
     w = wire()
@@ -328,3 +331,18 @@ def test_closing_the_connection_ends_its_live_queries(server, wire) -> None:
     while live.watches and time.monotonic() < deadline:
         time.sleep(0.01)
     assert live.watches == 0 and server.emulator.store.write_observer is None
+
+
+def test_bad_arguments_and_paths_fail_the_request_not_the_connection(server, wire) -> None:
+    w = wire()
+    w.send(type="Mutation", requestId=0, udfPath="kv:put", args=[{"key": "a", "value": {"$integer": "bad"}}])
+    refused = w.recv()
+    assert refused["success"] is False and refused["result"].startswith("Invalid arguments: Malformed $integer")
+    assert w.recv()["type"] == "Transition"
+    w.modify([{"type": "Add", "queryId": 0, "udfPath": 5, "args": [{}]},
+              {"type": "Add", "queryId": 1, "udfPath": "kv:get", "args": ["not an object"]},
+              {"type": "Add", "queryId": 2, "udfPath": "kv:everything", "args": [{}]}])
+    modifications = w.recv()["modifications"]
+    assert [m["type"] for m in modifications] == ["QueryFailed", "QueryFailed", "QueryUpdated"]
+    assert "udfPath" in modifications[0]["errorMessage"]
+    assert "must be an object" in modifications[1]["errorMessage"]

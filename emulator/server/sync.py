@@ -156,10 +156,15 @@ class SyncSession:
         try:
             while True:
                 try:
-                    text = await self.websocket.receive_text()
+                    frame = await self.websocket.receive()
                 except (WebSocketDisconnect, RuntimeError):
                     return
+                if frame["type"] == "websocket.disconnect":
+                    return
                 try:
+                    text = frame.get("text")
+                    if text is None:
+                        raise RequestError(400, "BadRequest", "Messages are JSON text frames, not binary ones")
                     await self._handle(text)
                 except RequestError as exc:
                     await self._fatal(str(exc))
