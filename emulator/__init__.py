@@ -3,5 +3,6 @@
 from ._emulator import ConvexEmulator
 from .clock import ClockError
 from .limits import Limits
+from .live import Subscription
 
-__all__ = ["ClockError", "ConvexEmulator", "Limits"]
+__all__ = ["ClockError", "ConvexEmulator", "Limits", "Subscription"]
