@@ -171,8 +171,10 @@ class SyncSession:
                     return
         finally:
             self.closed = True
-            for task in (syncer, pinger, *self.tasks):
-                task.cancel()
+            syncer.cancel()
+            pinger.cancel()
+            # Calls under way run to their end: a mutation cut off after its commit would run
+            # again when the client re-sends it, unless its answer is remembered.
 
     async def _fatal(self, error: str) -> None:
         await self._send({"type": "FatalError", "error": error})
