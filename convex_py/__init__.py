@@ -6,6 +6,7 @@ run; that is the `emulator` package's job.
 """
 
 from ._crons import CronJobs, cron_jobs
+from ._env import env
 from ._functions import (
     ConvexFunction,
     action,
@@ -15,20 +16,28 @@ from ._functions import (
     mutation,
     query,
 )
+from ._pagination import pagination_opts_validator, pagination_result_validator
+from ._http import Headers, HttpAction, HttpRouter, Request, Response, http_action, http_router
 from ._references import FunctionReference, api, get_function_name, internal
 from ._schema import SchemaDefinition, TableDefinition, define_schema, define_table
 from ._validators import Validator, v
-from ._values import UNSET, Id
+from ._values import UNSET, CommitTsPlaceholder, Id
 from .errors import ConvexError
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CommitTsPlaceholder",
     "ConvexError",
     "CronJobs",
     "ConvexFunction",
     "FunctionReference",
+    "Headers",
+    "HttpAction",
+    "HttpRouter",
     "Id",
+    "Request",
+    "Response",
     "SchemaDefinition",
     "TableDefinition",
     "UNSET",
@@ -38,12 +47,17 @@ __all__ = [
     "cron_jobs",
     "define_schema",
     "define_table",
+    "env",
     "get_function_name",
+    "http_action",
+    "http_router",
     "internal",
     "internal_action",
     "internal_mutation",
     "internal_query",
     "mutation",
+    "pagination_opts_validator",
+    "pagination_result_validator",
     "query",
     "v",
 ]

@@ -79,17 +79,38 @@ def _schedule_dict(schedule: Any, method: str) -> dict[str, Any]:
     return schedule
 
 
+_SINGLE_RANGE = re.compile(r"^([0-9A-Za-z]+)-([0-9A-Za-z]+)(?:/[0-9]+)?$")
+
+
+def croniter_spec(spec: str) -> str:
+    """`spec` as croniter must read it to mean what Convex's parser (saffron) means.
+
+    croniter 6.0.0 reads a range of one value (`5-5`, `1-1/2`) as the whole field (`*`);
+    in Convex it is that value only, so such a range is written as the value itself.
+    """
+    fields = spec.split()
+    for i, field_text in enumerate(fields):
+        if "-" in field_text:
+            parts = field_text.split(",")
+            for j, part in enumerate(parts):
+                match = _SINGLE_RANGE.match(part)
+                if match is not None and match.group(1).lower() == match.group(2).lower():
+                    parts[j] = match.group(1)
+            fields[i] = ",".join(parts)
+    return " ".join(fields)
+
+
 def check_cron_spec(spec: Any) -> str:
     """Raise unless `spec` is a valid five-field cron string that matches some time."""
     from croniter import CroniterBadDateError, croniter
 
-    if not isinstance(spec, str) or len(spec.split()) != 5 or not croniter.is_valid(spec):
+    if not isinstance(spec, str) or len(spec.split()) != 5 or not croniter.is_valid(croniter_spec(spec)):
         raise CronDefinitionError(
             f"Invalid cron spec {spec!r}: expected five fields \"minute hour day-of-month month day-of-week\" "
             "(e.g. \"15 7 * * *\"), Sunday = 0."
         )
     try:
-        croniter(spec, 0.0).get_next(float)
+        croniter(croniter_spec(spec), 0.0).get_next(float)
     except CroniterBadDateError:
         raise CronDefinitionError(f'The cron spec "{spec}" will never match any time') from None
     return " ".join(spec.split())

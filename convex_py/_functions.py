@@ -7,9 +7,11 @@ visibility, validators, handler). How it runs is the emulator's business.
 from __future__ import annotations
 
 import inspect
+import warnings
 from typing import Any, Callable, Literal, overload
 
 from ._validators import Validator, to_validator
+from .errors import DirectCallWarning
 
 FunctionKind = Literal["query", "mutation", "action"]
 Visibility = Literal["public", "internal"]
@@ -45,8 +47,33 @@ class ConvexFunction:
     def is_internal(self) -> bool:
         return self.visibility == "internal"
 
+    def __call__(self, ctx: Any, args: Any = None) -> Any:
+        """Run the handler directly, as Convex does (with a warning): prefer a helper function.
+
+        Arguments are not validated and no new transaction starts. An `async def` handler
+        returns an awaitable; called from an `async def` function, so does a plain one.
+        """
+        warnings.warn(DirectCallWarning(_direct_call_text(self)), stacklevel=2)
+        if args is None:
+            args = {}
+        run = getattr(ctx, "_run_directly", None)
+        if run is not None:  # an emulator ctx: it hands the handler a ctx of its own style
+            return run(self, args)
+        return self.handler(ctx, args)
+
     def __repr__(self) -> str:
         return f"<{_decorator_name(self.kind, self.visibility)} {self.__module__}.{self.__name__}>"
+
+
+def _direct_call_text(fn: ConvexFunction) -> str:
+    runner = f"ctx.run_{fn.kind}"
+    return (
+        f"The {fn.kind} {fn.__name__}() was called directly. Convex functions should not directly call other "
+        f"Convex functions. Consider calling a helper function instead (a plain function taking ctx), or "
+        f"{runner}(...) with a reference to it. e.g. `@{_decorator_name(fn.kind, fn.visibility)} def foo(ctx, args): "
+        "...` then `foo(ctx, {...})` is not supported. See "
+        "https://docs.convex.dev/production/best-practices/#use-helper-functions-to-write-shared-code"
+    )
 
 
 def _decorator_name(kind: str, visibility: str) -> str:

@@ -31,7 +31,7 @@ import reprlib
 import sys
 from typing import Any
 
-from ._values import INT64_MAX, INT64_MIN, UNSET, Id, as_id, check_field_name, copy_value, id_table
+from ._values import COMMIT_TS, INT64_MAX, INT64_MIN, UNSET, Id, as_id, check_field_name, copy_value, id_table
 from .errors import InvalidValueError, ValidationError, ValidatorError
 
 __all__ = [
@@ -296,6 +296,20 @@ class Int64Validator(Validator):
         return {"type": "integer"}
 
 
+class CommitTsValidator(Int64Validator):
+    """`v.commit_ts()`: an int64 that `ctx.db.vars.commit_ts` fills in with the commit timestamp."""
+
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        self._repr = "v.commit_ts()"
+
+    def _check(self, value: Any) -> Any:
+        if value is COMMIT_TS:
+            return value
+        return Int64Validator._check(self, value)
+
+
 class BooleanValidator(Validator):
     __slots__ = ()
     _fast = bool
@@ -520,6 +534,32 @@ class ObjectValidator(Validator):
 
     def __reduce__(self) -> tuple[Any, ...]:  # the compiled functions are rebuilt, not pickled
         return (ObjectValidator, (self.fields,))
+
+    # Convex's VObject helpers: each returns a new validator, this one is unchanged.
+    def pick(self, *names: str) -> "ObjectValidator":
+        """Only these fields (Convex's `.pick(...)`)."""
+        missing = [name for name in names if name not in self.fields]
+        if missing:
+            raise ValidatorError(
+                f"{self!r}.pick(): no field {missing[0]!r} to pick (fields: {', '.join(sorted(self.fields))})."
+            )
+        return ObjectValidator({name: self.fields[name] for name in names})
+
+    def omit(self, *names: str) -> "ObjectValidator":
+        """Every field but these (Convex's `.omit(...)`; a name that is not a field is ignored)."""
+        return ObjectValidator({k: f for k, f in self.fields.items() if k not in names})
+
+    def partial(self) -> "ObjectValidator":
+        """The same fields, each optional (Convex's `.partial()`)."""
+        return ObjectValidator({k: f if f.is_optional else OptionalValidator(f) for k, f in self.fields.items()})
+
+    def extend(self, fields: Any) -> "ObjectValidator":
+        """These fields added, replacing any of the same name (Convex's `.extend({...})`)."""
+        if isinstance(fields, ObjectValidator):
+            fields = fields.fields
+        if not isinstance(fields, dict):
+            raise ValidatorError(f"{self!r}.extend() takes a dict of field validators, not {_short_repr(fields)}.")
+        return ObjectValidator({**self.fields, **fields})
 
     def _validate_slow(self, value: Any, path: str = "") -> Any:
         try:
@@ -898,6 +938,12 @@ class _V:
 
     def int64(self) -> Int64Validator:
         return self._int64
+
+    def commit_ts(self) -> CommitTsValidator:
+        """An int64 commit timestamp; write `ctx.db.vars.commit_ts` to fill it in at commit (Convex's `v.commitTs()`)."""
+        return CommitTsValidator()
+
+    commitTs = commit_ts
 
     def boolean(self) -> BooleanValidator:
         return self._boolean

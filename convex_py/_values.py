@@ -16,7 +16,8 @@ INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 
 MAX_DOCUMENT_SIZE = 1 << 20  # 1 MiB
-MAX_NESTING = 16
+MAX_NESTING = 16  # a document's levels of objects and arrays
+MAX_VALUE_NESTING = 64  # any other value's: arguments, return values, scheduled arguments
 MAX_ARRAY_LENGTH = 8192
 MAX_OBJECT_FIELDS = 1024
 MAX_FIELD_NAME_LENGTH = 1024
@@ -44,6 +45,45 @@ class _Unset:
 
 UNSET: Any = _Unset()
 """Removes a field in `ctx.db.patch`, and stands for a missing field in queries."""
+
+
+COMMIT_TS_UNRESOLVED = (
+    "This commit timestamp is unresolved: its value is assigned when the mutation commits. "
+    "Read the document after the mutation completes to get its value."
+)
+
+
+class CommitTsPlaceholder:
+    """`ctx.db.vars.commit_ts`: the writing mutation's commit timestamp, an int64 known only at commit.
+
+    Written into a document it becomes that int when the mutation commits; read back
+    within the mutation it is still the placeholder, which cannot be used as a number.
+    """
+
+    _instance: "CommitTsPlaceholder | None" = None
+
+    def __new__(cls) -> "CommitTsPlaceholder":
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "[unresolved commit timestamp]"
+
+    def _unresolved(self, *args: Any) -> Any:
+        from .errors import UnresolvedCommitTsError
+
+        raise UnresolvedCommitTsError(COMMIT_TS_UNRESOLVED)
+
+    __int__ = __float__ = __index__ = _unresolved
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __floordiv__ = _unresolved
+    __lt__ = __le__ = __gt__ = __ge__ = _unresolved
+
+    def __reduce__(self) -> str:
+        return "COMMIT_TS"
+
+
+COMMIT_TS: Any = CommitTsPlaceholder()
 
 
 # --- Ids -------------------------------------------------------------------
@@ -175,10 +215,38 @@ def _check_key(k: Any, path: str, top_level: bool) -> int:
     return len(k) + 1
 
 
-def copy_value(value: Any, path: str = "", depth: int = 0, top_level: bool = False) -> tuple[Any, int]:
+def _nesting(value: Any) -> int:
+    """Levels of objects and arrays in a value (a scalar has none); no recursion, any depth."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        t = type(item)
+        if t is dict:
+            children: Any = item.values()
+        elif t is list or t is tuple:
+            children = item
+        else:
+            continue
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def _too_nested(value: Any, path: str, depth: int, limit: int) -> InvalidValueError:
+    what = "Document" if limit == MAX_NESTING else "Value"
+    return InvalidValueError(
+        f"{what} is too nested (nested {depth + _nesting(value)} levels deep > maximum nesting {limit})"
+        f"{_describe_path(path)}."
+    )
+
+
+def copy_value(value: Any, path: str = "", depth: int = 0, top_level: bool = False,
+               limit: int = MAX_VALUE_NESTING) -> tuple[Any, int]:
     """Check that `value` is a Convex value; return a private deep copy and its size in bytes.
 
     One pass does all three jobs because this sits on every write, argument and return value.
+    `limit` is the nesting allowed: `MAX_NESTING` for a document, `MAX_VALUE_NESTING` otherwise.
     """
     t = type(value)
     if t is str or t is Id:
@@ -191,8 +259,8 @@ def copy_value(value: Any, path: str = "", depth: int = 0, top_level: bool = Fal
         raise InvalidValueError(f"Integer {value}{_describe_path(path)} is outside the int64 range.")
     if t is bool or value is None:
         return value, 1
-    if depth >= MAX_NESTING:
-        raise InvalidValueError(f"Document is too nested (limit: {MAX_NESTING} levels){_describe_path(path)}.")
+    if depth >= limit:
+        raise _too_nested(value, path, depth, limit)
     if t is dict:
         if len(value) > MAX_OBJECT_FIELDS:
             raise InvalidValueError(
@@ -215,7 +283,7 @@ def copy_value(value: Any, path: str = "", depth: int = 0, top_level: bool = Fal
                 out[k] = item
                 size += cost + 9
             else:
-                out[k], s = copy_value(item, f"{path}.{k}", depth + 1)
+                out[k], s = copy_value(item, f"{path}.{k}", depth + 1, False, limit)
                 size += cost + s
         return out, size
     if t is list or t is tuple:
@@ -234,18 +302,20 @@ def copy_value(value: Any, path: str = "", depth: int = 0, top_level: bool = Fal
                 out_list.append(item)
                 size += 9
             else:
-                c, s = copy_value(item, f"{path}[{i}]", depth + 1)
+                c, s = copy_value(item, f"{path}[{i}]", depth + 1, False, limit)
                 out_list.append(c)
                 size += s
         return out_list, size
     if t is bytes or t is bytearray or t is memoryview:
         b = bytes(value)
         return b, len(b) + 2
+    if value is COMMIT_TS:  # resolved to an int64 when the writing mutation commits
+        return value, 9
     if isinstance(value, (str, int, float, dict, list)) and not isinstance(value, bool):
         # Subclasses (enums, OrderedDict, ...) become their plain base value.
         for base in (str, int, float, dict, list):
             if isinstance(value, base):
-                return copy_value(base(value), path, depth, top_level)
+                return copy_value(base(value), path, depth, top_level, limit)
     raise InvalidValueError(
         f"{type(value).__name__} {value!r}{_describe_path(path)} is not a supported Convex type "
         "(None, int, float, bool, str, bytes, list, dict)."
@@ -296,6 +366,8 @@ def sort_key(value: Any) -> tuple[Any, ...]:
         return (7, tuple(sort_key(v) for v in value))
     if t is dict:
         return (8, tuple((k, sort_key(value[k])) for k in sorted(value)))
+    if value is COMMIT_TS:  # sorts as the largest int64 until it is resolved, as in Convex
+        return (2, INT64_MAX)
     raise InvalidValueError(f"{type(value).__name__} {value!r} is not a supported Convex type.")
 
 

@@ -1,4 +1,4 @@
-"""Every error convex-py raises, in one place.
+"""Every error convex-py raises (and its one warning), in one place.
 
 `ConvexError` is the application's own error (its `data` reaches the caller).
 Everything else derives from `ConvexPyError`: a mistake in the app, the call or
@@ -79,6 +79,10 @@ class ReadOnlyError(ConvexPyError):
     """A write attempted from a query (or another read-only context)."""
 
 
+class DirectCallWarning(UserWarning):
+    """A registered function was called directly (`fn(ctx, args)`): it runs, but Convex advises a helper."""
+
+
 class UnsupportedInFunctionError(ConvexPyError):
     """A query or mutation awaited something that is not a Convex operation."""
 
@@ -87,7 +91,7 @@ class UnsupportedInFunctionError(ConvexPyError):
 
 
 class InvalidTableError(ConvexPyError, ValueError):
-    """A table name that is invalid, or not in the schema."""
+    """A table name that is invalid, or a system table where a user table belongs (or the reverse)."""
 
 
 class InvalidIdError(ConvexPyError, ValueError):
@@ -151,3 +155,51 @@ class CronNotFoundError(ConvexPyError, LookupError):
 
 class PersistenceError(ConvexPyError):
     """The dev server could not use its `--db` file, or could not write a commit to it (nothing of it applied)."""
+
+
+# --- Nested calls, environment variables -------------------------------------------
+
+
+class InvalidArgumentError(ConvexPyError, ValueError):
+    """A ctx method called with options Convex refuses (bad `transactionLimits`, ...)."""
+
+
+class MissingEnvironmentVariableError(ConvexPyError, KeyError):
+    """`env[name]` for a variable the deployment does not have (`env.get(name)` gives None)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"Environment variable {name!r} is not set in this deployment: set it with "
+            f"ConvexEmulator(app, env={{{name!r}: ...}}), t.set_env({name!r}, ...), "
+            "@pytest.mark.convex_env or `convex-py dev --env-file`; read optional ones with env.get(name)."
+        )
+        self.name = name
+
+    def __str__(self) -> str:  # KeyError would show the message in quotes
+        return str(self.args[0])
+
+
+class EnvironmentVariableError(ConvexPyError, ValueError):
+    """An environment variable name or value Convex refuses."""
+
+
+class UnresolvedCommitTsError(ConvexPyError, TypeError):
+    """`ctx.db.vars.commit_ts` used as a number before its mutation has committed."""
+
+
+# --- HTTP actions and file storage -------------------------------------------------
+
+
+class HttpRouteError(ConvexPyError, ValueError):
+    """An `http.route(...)` Convex refuses: a bad path or method, or a route already taken.
+
+    The message is Convex's own (e.g. "Path '/hook' for method POST already in use").
+    """
+
+
+class StorageError(ConvexPyError, ValueError):
+    """A file storage call Convex refuses: a file that is not bytes, a sha256 that does not match."""
+
+
+class StorageNotFoundError(StorageError, LookupError):
+    """`ctx.storage.delete` of a file that does not exist (Convex: "storage id ... not found")."""

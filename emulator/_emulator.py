@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import inspect
 from datetime import timedelta
+from types import MappingProxyType
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
+from convex_py._env import current_env
 from convex_py._functions import ConvexFunction
 from convex_py._schema import SchemaDefinition
 
@@ -16,9 +18,12 @@ from convex_py._values import clone
 from .limits import Limits
 from .runtime import INLINE_PATH, Runtime, make_identity
 from .crons import CronRunner
+from .env_vars import built_ins, check_variable, checked
 from .runtime_crons import RuntimeCronRunner
 from .scheduler import JOBS, Scheduler
 from .store import Store
+from .http_actions import HttpActions
+from .storage import FileStorage
 
 if TYPE_CHECKING:
     from .live import Subscription
@@ -86,11 +91,37 @@ class _Caller:
             path, fn = runtime.resolve("query", ref)
         return Subscription(LiveQueries.of(runtime), path, fn, args, self._identity, runtime.clock)
 
+    def fetch(self, path: str, *, method: str = "GET", headers: Any = None, body: Any = None) -> Any:
+        """Send an HTTP request to the app's HTTP actions (or to a file URL); returns an `httpx.Response`.
+
+        `path` is a site path ("/webhook?x=1") or a URL from `ctx.storage.get_url` or
+        `generate_upload_url`. Without `with_identity`, an `Authorization: Bearer <JWT>`
+        header gives the identity, as in Convex.
+        """
+        from .fetch import fetch
+
+        emulator = self._emulator if self._emulator is not None else self
+        return fetch(emulator._http, self._runtime.storage, path, method=method, headers=headers, body=body,
+                     identity=self._identity, decode_identity=_identity_from_header)
+
     def run(self, fn: Callable[..., Any]) -> Any:
         """Run an inline function with a mutation ctx: direct access to the database."""
         if not callable(fn) or isinstance(fn, ConvexFunction) or _is_reference(fn):
             raise TypeError("run() takes an inline function of ctx, e.g. t.run(lambda ctx: ctx.db.get(id))")
         return self._call("mutation", fn, None)
+
+
+def _identity_from_header(header: str | None) -> dict[str, Any] | None:
+    """The identity in an `Authorization: Bearer <JWT>` header, decoded as the dev server does; an
+    HTTP action still runs, without identity, when the header is missing or not a Convex token."""
+    if not header:
+        return None
+    from .server import identity_from_token
+
+    try:
+        return identity_from_token(header)
+    except Exception:
+        return None
 
 
 def _is_reference(value: Any) -> bool:
@@ -114,26 +145,55 @@ class ConvexEmulator(_Caller):
         schema: SchemaDefinition | None = None,
         modules: Mapping[str, Any] | None = None,
         limits: Limits | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         if app is not None and modules is not None:
             raise TypeError("Give either an app folder or modules=, not both.")
-        if app is not None:
-            self.app = App.from_folder(app, schema=schema)
-        else:
-            self.app = App(modules or {}, schema=schema)
+        variables = {**built_ins(), **checked(env)}
+        token = current_env.set(variables)  # modules reading `env` as they load see this deployment's
+        try:
+            if app is not None:
+                self.app = App.from_folder(app, schema=schema)
+            else:
+                self.app = App(modules or {}, schema=schema)
+        finally:
+            current_env.reset(token)
         self.limits = limits if limits is not None else Limits()
         self.clock = Clock(start_time)
         self.store = Store(self.app.schema, self.limits, self.clock)
         self._runtime = Runtime(self.app, self.store, self.clock, self.limits)
+        self._runtime.env = variables
         self._scheduler = Scheduler(self._runtime)
         self._runtime.scheduler = self._scheduler
         self._crons = CronRunner(self._scheduler)
         self._runtime.runtime_crons = RuntimeCronRunner(self._scheduler)
         self._runtime.runtime_crons.runs = self._crons.runs  # one log of cron runs, in time order
+        self._runtime.storage = FileStorage(self.store, self.clock, self._runtime.lock)
+        self._http = HttpActions(self._runtime, self._scheduler.executions)
         self._crons.deploy(self.app.crons)
         # Not _Caller.__init__: the emulator must not refer to itself, so that dropping the
         # last reference frees it (and its documents) at once instead of at the next full GC.
         self._identity = None
+        self._emulator = None
+
+    # --- environment variables ---------------------------------------------------
+
+    @property
+    def env(self) -> Mapping[str, str]:
+        """The deployment's environment variables (what `convex_py.env` reads in its functions), read-only."""
+        return MappingProxyType(self._runtime.env)
+
+    def set_env(self, name: str, value: str | None) -> None:
+        """Set an environment variable of the deployment (None removes it), as `npx convex env set`."""
+        variables = self._runtime.env
+        if value is None:
+            check_variable(name, "")
+            variables.pop(name, None)
+            return
+        check_variable(name, value)
+        variables[name] = value
+
+    setEnv = set_env
 
     # --- identity ---------------------------------------------------------------
 
@@ -227,7 +287,7 @@ class ConvexEmulator(_Caller):
         return [dict(run) for run in self._crons.runs if name is None or run["name"] == name]
 
     def timeline(self) -> list[dict[str, Any]]:
-        """Every execution of a scheduled function or cron: virtual time, function, outcome, error."""
+        """Every execution of a scheduled function, cron or HTTP action: virtual time, function, outcome, error."""
         return [dict(entry) for entry in self._scheduler.executions]
 
     # --- fault injection --------------------------------------------------------------

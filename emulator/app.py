@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from convex_py._functions import ConvexFunction
+from convex_py._http import HttpRouter
 from convex_py._references import FunctionReference, normalize_path
 from convex_py._schema import SchemaDefinition
 from convex_py.errors import AppLoadError, FunctionNotFoundError, InvalidReferenceError
@@ -110,7 +111,13 @@ class App:
         self._paths_by_function: dict[int, str] = {}
         self.schema = schema
         self.crons: Any = None
+        self.http: HttpRouter | None = None  # the router of convex/http.py, if the app has one
         self._resolved: dict[Any, tuple[str, ConvexFunction]] = {}
+        # Modules by their import name, to tell a function a module defines from one it imports.
+        self._by_name = {
+            module.__name__: module for module in modules.values()
+            if not isinstance(module, Mapping) and isinstance(getattr(module, "__name__", None), str)
+        }
         for module_path, module in modules.items():
             self._add_module(module_path.removesuffix(".py"), module)
         if self.schema is not None and not isinstance(self.schema, SchemaDefinition):
@@ -132,14 +139,28 @@ class App:
             self.crons = dict(members).get("crons", dict(members).get("default"))
             if not isinstance(module, Mapping):
                 members = vars(module).items()
+        if module_path == "http":
+            self.http = _http_router(self.source, dict(members))
         own_module = getattr(module, "__name__", None)
+        exported = getattr(module, "__all__", ()) if not isinstance(module, Mapping) else ()
         for name, member in members:
             if isinstance(member, ConvexFunction) and not name.startswith("_"):
+                if member.__module__ != own_module and name not in exported and self._imported(member):
+                    continue  # `from .other import fn`: fn is other's function, not this module's
                 path = f"{module_path}:{name}"
                 self.functions[path] = member
                 key = id(member)
                 if key not in self._paths_by_function or member.__module__ == own_module:
                     self._paths_by_function[key] = path
+
+    def _imported(self, fn: ConvexFunction) -> bool:
+        """True if another module of the app defines `fn` and exports it (so it is registered there).
+
+        A function made elsewhere (a factory, a library) belongs to whichever module holds it; a
+        module re-exports an imported function by listing it in `__all__`.
+        """
+        home = self._by_name.get(fn.__module__)
+        return home is not None and any(value is fn for value in vars(home).values())
 
     def path_of(self, fn: ConvexFunction) -> str | None:
         return self._paths_by_function.get(id(fn))
@@ -179,3 +200,14 @@ class App:
             hint = f" Functions in {module}: {', '.join(nearby)}." if nearby else ""
             raise FunctionNotFoundError(f"Could not find public function for '{path}'.{hint}")
         return path, fn
+
+
+def _http_router(source: str, members: dict[str, Any]) -> HttpRouter:
+    """The router `convex/http.py` exports, as `http` (or `default`)."""
+    router = members.get("http", members.get("default"))
+    if not isinstance(router, HttpRouter):
+        found = f"`http` is {router!r}" if router is not None else "it exports no `http`"
+        raise AppLoadError(
+            f"{source}: convex/http.py must export its router as `http = http_router()` ({found})."
+        )
+    return router

@@ -73,10 +73,12 @@ def _one_line(message: str) -> str:
     return " | ".join(line.strip() for line in str(message).splitlines() if line.strip())
 
 
-def _load(app: str, start: str | None = None) -> Any:
+def _load(app: str, start: str | None = None, env_file: str | None = None) -> Any:
     from ._emulator import ConvexEmulator
+    from .env_vars import parse_env_file
 
-    return ConvexEmulator(app, start_time=start)
+    env = None if env_file is None else parse_env_file(env_file)
+    return ConvexEmulator(app, start_time=start, env=env)
 
 
 def _caller(emulator: Any, identity: str | None) -> Any:
@@ -98,7 +100,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .wall_clock import wall_clock_follows
 
     call_args = parse_json_object(args.args, "ARGS_JSON") if args.args is not None else {}
-    emulator = _load(args.app, args.start)
+    emulator = _load(args.app, args.start, args.env_file)
     with wall_clock_follows(emulator):
         try:
             _kind, result = _call(_caller(emulator, args.identity), emulator, args.function, call_args)
@@ -155,7 +157,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     duration = parse_duration(args.duration)
     calls = [_parse_call(text) for text in args.call or []]
-    emulator = _load(args.app, args.start)
+    emulator = _load(args.app, args.start, args.env_file)
     entries: list[dict[str, Any]] = []
     start = emulator.now
     with wall_clock_follows(emulator):
@@ -229,15 +231,21 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
     from .server import DevServer, startup_line
 
+    from .env_vars import built_ins
+
     if args.static is not None and not os.path.isdir(args.static):
         raise CliError(f"--static {args.static}: not a folder")
-    emulator = _load(args.app)
+    emulator = _load(args.app, env_file=args.env_file)
+    if args.port:  # the deployment's own URLs, as Convex gives every deployment
+        emulator._runtime.env.update(built_ins(args.port, host=args.host))
     try:
         server = DevServer(emulator, args.host, args.port, db=args.db, jwks=args.jwks,
-                           auth_issuer=args.auth_issuer, auth_audience=args.auth_audience, static=args.static)
+                           auth_issuer=args.auth_issuer, auth_audience=args.auth_audience, site_port=args.site_port,
+                           static=args.static)
     except OSError as exc:
         emulator.close()
-        raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+        ports = f"{args.port} or {args.site_port if args.site_port is not None else args.port + 1 if args.port else 0}"
+        raise CliError(f"cannot listen on {args.host}:{ports}: {exc.strerror or exc}") from None
     except BaseException:
         emulator.close()
         raise
@@ -280,6 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("args", metavar="ARGS_JSON", nargs="?", help="the arguments as a JSON object")
     run.add_argument("--identity", metavar="JSON", help="call as this user (a JSON object of claims)")
     run.add_argument("--start", metavar="ISO", help="the virtual time to start at (default: now)")
+    run.add_argument("--env-file", metavar="FILE", help="the deployment's environment variables (NAME=value lines)")
 
     simulate = _command(commands, "simulate", "run an app forward on the virtual clock and print what ran",
                         cmd_simulate)
@@ -290,15 +299,21 @@ def build_parser() -> argparse.ArgumentParser:
                           help="a call to make at the start (repeatable)")
     simulate.add_argument("--identity", metavar="JSON", help="make the calls as this user")
     simulate.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    simulate.add_argument("--env-file", metavar="FILE",
+                          help="the deployment's environment variables (NAME=value lines)")
 
     dev = _command(commands, "dev", "serve Convex's HTTP API on loopback, on the real clock", cmd_dev)
     dev.add_argument("--port", type=int, default=3210, help="the port (default 3210; 0 picks a free one)")
+    dev.add_argument("--site-port", type=int, metavar="PORT",
+                     help="the port of HTTP actions (default: --port + 1, as Convex's 3210 and 3211)")
     dev.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)")
-    dev.add_argument("--db", metavar="FILE", help="keep documents, jobs and cron state in this SQLite file")
+    dev.add_argument("--db", metavar="FILE", help="keep documents, jobs, cron state and files in this SQLite file")
     dev.add_argument("--jwks", metavar="FILE", help="verify auth tokens' signatures with the keys of this JWKS file")
     dev.add_argument("--auth-issuer", metavar="ISS", help="with --jwks: the issuer (iss) tokens must have")
     dev.add_argument("--auth-audience", metavar="AUD",
                      help="with --jwks: the audience (aud) tokens must have (Convex's applicationID)")
+    dev.add_argument("--env-file", metavar="FILE",
+                     help="the deployment's environment variables, NAME=value lines (convex_py.env reads them)")
     dev.add_argument("--static", metavar="DIR", help="also serve the files of this folder at / (a web page)")
     return parser
 
@@ -323,10 +338,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"convex-py {args.command}: ConvexError: {json.dumps(to_json(exc.data))}", file=sys.stderr)
         return FUNCTION_ERROR
     except Exception as exc:  # the app's own code raised
+        hint = ""
         if args.debug:
             traceback.print_exc()
-        print(f"convex-py {args.command}: the function raised {type(exc).__name__}: {_one_line(str(exc))} "
-              "(--debug shows the traceback)", file=sys.stderr)
+        else:
+            hint = " (--debug shows the traceback)"
+        print(f"convex-py {args.command}: the function raised {type(exc).__name__}: {_one_line(str(exc))}{hint}",
+              file=sys.stderr)
         return FUNCTION_ERROR
 
 

@@ -13,7 +13,11 @@ from convex_py.errors import DocumentNotFoundError, InvalidIdError, InvalidTable
 
 from ._aliases import with_camel_case_aliases
 from ._ready import Ready
-from .query import QueryBuilder
+from .meta import ActionMeta, QueryMeta
+from .nested_limits import budgets, call_options, merged
+from .query import QueryBuilder, as_number, float_field
+from .search import vector_search
+from .table_scope import TableReader, TableWriter, Vars
 
 if TYPE_CHECKING:
     from .runtime import Runtime, Transaction
@@ -102,9 +106,16 @@ class DatabaseReader:
         self._tx.store.table(table_name)
         return _ret(self._async, as_id(id_string, table_name))
 
+    def table(self, table_name: str) -> Any:
+        """The database scoped to one table: `ctx.db.table("t").get(id)`, `.query()`, ..."""
+        if isinstance(table_name, str) and table_name.startswith("_"):
+            raise InvalidTableError(f"{table_name!r} is a system table: read it with ctx.db.system.")
+        self._tx.store.table(table_name)  # checks the name
+        return (TableWriter if isinstance(self, DatabaseWriter) else TableReader)(self, table_name)
+
     @property
     def system(self) -> "SystemReader":
-        """Read-only access to system tables (`_scheduled_functions`)."""
+        """Read-only access to system tables (`_scheduled_functions`, `_storage`)."""
         if self._system is None:
             self._system = SystemReader(self._tx, self._async)
         return self._system
@@ -185,6 +196,13 @@ class DatabaseWriter(DatabaseReader):
         tx.store.delete(table, doc_id, tx)
         return _ret(self._async, None)
 
+    @property
+    def vars(self) -> Vars:
+        """Values known only when the mutation commits: `ctx.db.vars.commit_ts`."""
+        tx = self._tx
+        tx.check_open()
+        return Vars(tx.store)
+
 
 @with_camel_case_aliases
 class SystemReader:
@@ -208,17 +226,18 @@ class SystemReader:
         tx.check_open()
         table = tx.store.tables.get(table_name) if isinstance(table_name, str) else None
         if table is None or not table.is_system:
-            raise InvalidTableError(f"{table_name!r} is not a system table (system tables: _scheduled_functions).")
+            raise InvalidTableError(f"{table_name!r} is not a system table (system tables: _scheduled_functions, _storage).")
         return QueryBuilder(tx, table_name, table, self._async, True)
 
     def normalize_id(self, table_name: str, id_string: str) -> Any:
         return _ret(self._async, as_id(id_string, table_name))
 
 
+@with_camel_case_aliases
 class _TransactionCtx:
     """What the ctx of a query and of a mutation share: one transaction, made-on-use members."""
 
-    __slots__ = ("db", "auth", "_runtime", "_tx", "_identity", "_async")
+    __slots__ = ("db", "auth", "meta", "storage", "_runtime", "_tx", "_identity", "_async")
 
     _db_class: Any = DatabaseReader
     _role = "a query"
@@ -238,6 +257,11 @@ class _TransactionCtx:
     def _wrap_result(self, value: Any) -> Any:
         return _ret(self._async, value)
 
+    def _run_directly(self, fn: Any, args: Any) -> Any:
+        """A registered function called as `fn(ctx, args)`: its handler, in this same transaction."""
+        ctx = self if fn.is_async == self._async else type(self)(self._runtime, self._tx, self._identity, fn.is_async)
+        return _direct_result(self._async, fn, fn.handler(ctx, args))
+
     def __getattr__(self, name: str) -> Any:
         # Members are made on first use (many functions touch only `db`), then kept in their slot.
         if name == "db":
@@ -246,15 +270,33 @@ class _TransactionCtx:
         if name == "auth":
             self.auth = auth = Auth(self._identity, self._async)
             return auth
+        if name == "storage":  # get_url in a query; also generate_upload_url and delete in a mutation
+            self.storage = storage = self._runtime.storage.facade(self._tx, self._writes, self._async)
+            return storage
         return self._member(name)
 
     def _member(self, name: str) -> Any:
+        if name == "meta":  # function, transaction, deployment and request metadata
+            path, fn = self._tx.function
+            self.meta = meta = QueryMeta(path, fn, self._tx, self._async)
+            return meta
         raise AttributeError(_missing_member(name, self._role))
+
+    def run_query(self, ref: Any, args: Any = None, options: Any = None, *, transaction_limits: Any = None) -> Any:
+        """Run a query in this same transaction (the same snapshot), as a function execution of its own.
+
+        `transaction_limits={"documentsRead": 100, ...}` (or Convex's options
+        `{"transactionLimits": {...}}`) caps what the query may use.
+        """
+        if options is not None:
+            transaction_limits = call_options("ctx.run_query", options, transaction_limits, stale_allowed=self._writes)
+        return _ret(self._async, self._runtime.nested_call("query", ref, args, self._identity, self._tx,
+                                                           transaction_limits))
 
 
 @with_camel_case_aliases
 class QueryCtx(_TransactionCtx):
-    """The ctx of a query: `db` (reads only) and `auth`."""
+    """The ctx of a query: `db` (reads only), `auth`, `meta` and `run_query`."""
 
     __slots__ = ()
 
@@ -275,20 +317,23 @@ class MutationCtx(_TransactionCtx):
             return scheduler
         return super()._member(name)
 
-    def run_query(self, ref: Any, args: Any = None) -> Any:
-        """Run a query in this same transaction."""
-        return _ret(self._async, self._runtime.nested_query(ref, args, self._identity, self._tx))
+    def run_mutation(self, ref: Any, args: Any = None, options: Any = None, *, transaction_limits: Any = None) -> Any:
+        """Run a mutation nested in this transaction; if it raises, only its own writes roll back.
 
-    def run_mutation(self, ref: Any, args: Any = None) -> Any:
-        """Run a mutation nested in this transaction; if it raises, only its own writes roll back."""
-        return _ret(self._async, self._runtime.nested_mutation(ref, args, self._identity, self._tx))
+        `transaction_limits=` caps what it may read, write and schedule, as Convex's `transactionLimits`.
+        """
+        if options is not None:
+            transaction_limits = call_options("ctx.run_mutation", options, transaction_limits, stale_allowed=False)
+        return _ret(self._async, self._runtime.nested_call("mutation", ref, args, self._identity, self._tx,
+                                                           transaction_limits))
 
 
 @with_camel_case_aliases
 class ActionCtx:
     """The ctx of an action: no database; each run_* call is its own transaction."""
 
-    __slots__ = ("auth", "_runtime", "_identity", "_async", "_scheduler", "_job_id")
+    __slots__ = ("auth", "_runtime", "_identity", "_async", "_scheduler", "_job_id", "_function", "_limits",
+                 "_request", "_meta", "_storage")
 
     def __init__(self, runtime: "Runtime", identity: Any, is_async: bool, job_id: Any = None) -> None:
         self._runtime = runtime
@@ -297,6 +342,38 @@ class ActionCtx:
         self.auth = Auth(identity, is_async)
         self._scheduler: Any = None
         self._job_id = job_id
+        self._function: Any = None
+        self._limits: dict[str, int] | None = None
+        self._request: Any = None
+        self._meta: Any = None
+        self._storage: Any = None
+
+    def _setup(self, path: str, fn: Any, limits: dict[str, int] | None, request: Any) -> None:
+        """The running action (for ctx.meta), the limits its transactions inherit, its request."""
+        self._function = (path, fn)
+        self._limits = limits
+        self._request = request
+
+    def _request_info(self) -> Any:
+        request = self._request
+        if request is None:
+            request = self._request = self._runtime.new_request(self._job_id)
+        return request
+
+    def _call_limits(self, method: str, options: Any, transaction_limits: Any) -> dict[str, int] | None:
+        if options is not None:
+            transaction_limits = call_options(method, options, transaction_limits, stale_allowed=False)
+        if transaction_limits is None:
+            return self._limits
+        return merged(self._limits, budgets(method, transaction_limits))
+
+    @property
+    def meta(self) -> Any:
+        """`ctx.meta`: function, deployment and request metadata."""
+        if self._meta is None:
+            path, fn = self._function
+            self._meta = ActionMeta(path, fn, self._request_info, self._async)
+        return self._meta
 
     @property
     def scheduler(self) -> Any:
@@ -305,19 +382,55 @@ class ActionCtx:
             self._scheduler = self._runtime.scheduler_for(None, self._job_id, self._async)
         return self._scheduler
 
-    def run_query(self, ref: Any, args: Any = None) -> Any:
-        """Run a query in its own transaction."""
-        return _ret(self._async, self._runtime.call("query", ref, args, self._identity))
+    @property
+    def storage(self) -> Any:
+        """Files: store, get, get_url, delete, generate_upload_url, each at once."""
+        if self._storage is None:
+            self._storage = self._runtime.storage.facade(None, True, self._async)
+        return self._storage
 
-    def run_mutation(self, ref: Any, args: Any = None) -> Any:
-        """Run a mutation in its own transaction."""
-        return _ret(self._async, self._runtime.call("mutation", ref, args, self._identity))
+    def run_query(self, ref: Any, args: Any = None, options: Any = None, *, transaction_limits: Any = None) -> Any:
+        """Run a query in its own transaction (`transaction_limits=` caps it)."""
+        limits = self._call_limits("ctx.run_query", options, transaction_limits)
+        return _ret(self._async, self._runtime.call("query", ref, args, self._identity, limits, self._request_info()))
 
-    def run_action(self, ref: Any, args: Any = None) -> Any:
-        """Run another action (awaitable in an async action)."""
+    def run_mutation(self, ref: Any, args: Any = None, options: Any = None, *, transaction_limits: Any = None) -> Any:
+        """Run a mutation in its own transaction (`transaction_limits=` caps it)."""
+        limits = self._call_limits("ctx.run_mutation", options, transaction_limits)
+        return _ret(self._async, self._runtime.call("mutation", ref, args, self._identity, limits,
+                                                    self._request_info()))
+
+    def vector_search(self, table_name: str, index_name: str, query: dict[str, Any]) -> Any:
+        """The documents nearest `query["vector"]` in a vector index: [{"_id", "_score"}], best first."""
+        runtime = self._runtime
+        schema = runtime.store.schema
+        definition = schema.tables.get(table_name) if schema is not None and isinstance(table_name, str) else None
+        validator = None if definition is None or not schema.schema_validation else definition.validator
+
+        def normalize(field: str, value: Any) -> Any:
+            if type(value) is int and validator is not None:
+                return as_number(value, float_field(validator, field))
+            return value
+
+        with runtime.lock:  # a consistent snapshot: no mutation is halfway through its writes
+            results = vector_search(runtime.store, table_name, index_name, query, normalize)
+        return _ret(self._async, results)
+
+    def run_action(self, ref: Any, args: Any = None, options: Any = None, *, transaction_limits: Any = None) -> Any:
+        """Run another action (awaitable in an async action); `transaction_limits=` caps every
+        query and mutation it runs."""
+        limits = self._call_limits("ctx.run_action", options, transaction_limits)
         if self._async:
-            return self._runtime.action_coroutine(ref, args, self._identity)
-        return self._runtime.call("action", ref, args, self._identity)
+            return self._runtime.action_coroutine(ref, args, self._identity, limits, self._request_info())
+        return self._runtime.call("action", ref, args, self._identity, limits, self._request_info())
+
+    def _run_directly(self, fn: Any, args: Any) -> Any:
+        """A registered function called as `fn(ctx, args)`: its handler, with this action's ctx."""
+        ctx = self
+        if fn.is_async != self._async:
+            ctx = ActionCtx(self._runtime, self._identity, fn.is_async, self._job_id)
+            ctx._setup(*self._function, self._limits, self._request_info())
+        return _direct_result(self._async, fn, fn.handler(ctx, args))
 
     def __getattr__(self, name: str) -> Any:
         if name == "db":
@@ -325,6 +438,13 @@ class ActionCtx:
                 "ctx.db is not available in actions: read and write through ctx.run_query / ctx.run_mutation."
             )
         raise AttributeError(_missing_member(name, "an action"))
+
+
+def _direct_result(caller_async: bool, fn: Any, result: Any) -> Any:
+    """What a direct call returns: awaitable for an `async def` caller (or handler), else the value."""
+    if caller_async and not fn.is_async:
+        return Ready(result)
+    return result
 
 
 def _missing_member(name: str, role: str) -> str:

@@ -2,9 +2,9 @@
 
 Each job has one entry in the scheduler's heap, for its next due time; running
 it pushes the next. Interval jobs run at deploy and then every period after the
-previous *scheduled* time; clock schedules run at each croniter match strictly
-after deploy (one croniter per job, never re-parsed). Moving a year through a
-daily job therefore costs 365 runs.
+previous *scheduled* time; clock schedules run at each match of their spec
+strictly after deploy (parsed once per job: `CronTimes`). Moving a year through
+a daily job therefore costs 365 runs.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from convex_py._crons import CronJob, CronJobs
 from convex_py.errors import AppLoadError, ConvexPyError
 
+from ._cron_times import CronTimes
 from .scheduler import CRON, error_text
 
 if TYPE_CHECKING:
@@ -36,9 +37,7 @@ class _ScheduledCron:
         self.generation = 0  # bumped when the schedule is rebuilt: older heap entries then do nothing
         self.next_time = deploy_ms
         if self.interval_ms is None:
-            from croniter import croniter
-
-            self.iterator = croniter(job.cron_spec, deploy_ms / 1000)
+            self.iterator = CronTimes(job.cron_spec)
 
     def first_time(self, deploy_ms: float) -> float:
         return deploy_ms if self.interval_ms is not None else self.next_after(deploy_ms)
@@ -46,7 +45,7 @@ class _ScheduledCron:
     def next_after(self, scheduled_ms: float) -> float:
         if self.interval_ms is not None:
             return scheduled_ms + self.interval_ms
-        return self.iterator.get_next(float) * 1000
+        return self.iterator.next_after(scheduled_ms)
 
 
 class _CronEntry:
@@ -169,13 +168,10 @@ class CronRunner:
             overdue = int((now - missed_from) // scheduled.interval_ms) + 1
             following = missed_from + overdue * scheduled.interval_ms
         else:
-            from croniter import croniter
-
-            scheduled.iterator = croniter(scheduled.job.cron_spec, (missed_from - 1) / 1000)
-            following = scheduled.iterator.get_next(float) * 1000
+            following = scheduled.iterator.next_after(missed_from - 1)
             while following <= now and overdue < 10_000_000:
                 overdue += 1
-                following = scheduled.iterator.get_next(float) * 1000
+                following = scheduled.iterator.next_after(following)
         self.scheduler._push(now, CRON, _CronEntry(scheduled, once=True))
         self._queue(scheduled, following)
         return max(overdue - 1, 0)

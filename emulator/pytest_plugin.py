@@ -2,7 +2,8 @@
 
 `convex` is a fresh `ConvexEmulator` per test, for the app named by
 `@pytest.mark.convex_app(path)` or the `convex_app` ini option, starting at
-`@pytest.mark.convex_time(...)` if given. While it lives, freezegun holds the
+`@pytest.mark.convex_time(...)` if given, with the environment variables of
+`@pytest.mark.convex_env({...})` (which `convex_py.env` also reads in the test). While it lives, freezegun holds the
 wall clock at the emulator's virtual time, so `time.time()` and
 `datetime.now()` agree with `convex.now` in the test and inside functions.
 """
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+
+from convex_py._env import current_env
 
 from ._emulator import ConvexEmulator
 from .timeline import format_timeline
@@ -32,6 +35,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "convex_time(when): the virtual start time of the `convex` fixture (ISO string, aware datetime or ms).",
+    )
+    config.addinivalue_line(
+        "markers",
+        "convex_env(variables={}, **more): environment variables of the `convex` fixture's deployment.",
     )
 
 
@@ -69,15 +76,35 @@ def _start_time(request: pytest.FixtureRequest) -> Any:
     return marker.args[0]
 
 
+def _env(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The variables of every `convex_env` marker on the test, the closest winning."""
+    variables: dict[str, Any] = {}
+    for marker in reversed(list(request.node.iter_markers("convex_env"))):
+        if len(marker.args) > 1 or (marker.args and not isinstance(marker.args[0], dict)):
+            raise pytest.UsageError(
+                "@pytest.mark.convex_env takes a dict and/or keywords, e.g. convex_env({'API_KEY': 'k'}) "
+                "or convex_env(API_KEY='k')"
+            )
+        if marker.args:
+            variables.update(marker.args[0])
+        variables.update(marker.kwargs)
+    return variables
+
+
 @pytest.fixture
 def convex(request: pytest.FixtureRequest) -> Iterator[ConvexEmulator]:
     """A fresh emulator of the configured app, with the wall clock held at its virtual time."""
-    emulator = ConvexEmulator(_app_path(request), start_time=_start_time(request))
+    emulator = ConvexEmulator(_app_path(request), start_time=_start_time(request), env=_env(request))
     request.node.stash[_STASH] = emulator
+    token = current_env.set(emulator._runtime.env)  # `convex_py.env` in the test reads this deployment's
     try:
         with wall_clock_follows(emulator):
             yield emulator
     finally:
+        try:
+            current_env.reset(token)
+        except ValueError:  # torn down in another context than it was set up in
+            current_env.set(None)
         emulator.close()
 
 

@@ -8,14 +8,15 @@ compared with Convex's ordering across types.
 
 from __future__ import annotations
 
-import base64
-import json
+from itertools import takewhile
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from convex_py._values import Id, clone, sort_key
 from convex_py.errors import InvalidQueryError, InvalidValueError, NotUniqueError
 
 from ._ready import Ready
+from .pagination import paginate
+from .search import text_search
 from .store import MAX, Index, field_value
 
 if TYPE_CHECKING:
@@ -126,10 +127,6 @@ class IndexRangeBuilder:
         if lower:
             if self._lower is not None:
                 raise InvalidQueryError(f"Index range on {self._index_name}: only one lower bound (gt/gte) is allowed.")
-            if self._upper is not None:
-                raise InvalidQueryError(
-                    f"Index range on {self._index_name}: the lower bound (gt/gte) must come before the upper bound (lt/lte)."
-                )
             _check_value(value, f"{op}(\"{field}\")")
             self._lower = (op, self._number(field, value))
         else:
@@ -177,6 +174,13 @@ class IndexRangeBuilder:
         return minimum, maximum
 
 
+def whole_count(value: Any, message: str) -> int:
+    """A count given as Convex gives numbers (a whole-number float is fine) as an int, or raise."""
+    if type(value) is float and value >= 0 and value.is_integer():
+        return int(value)
+    raise InvalidQueryError(f"{message}. Received `{value!r}`.")
+
+
 def _check_value(value: Any, where: str) -> None:
     try:
         sort_key(value)
@@ -215,10 +219,12 @@ def _numeric(name: str, op: Callable[[Any, Any], Any]) -> Callable[..., Expressi
 
         def evaluate(doc: dict[str, Any]) -> Any:
             x, y = a(doc), b(doc)
-            if type(x) is not type(y) or type(x) not in (int, float):
-                raise InvalidQueryError(
-                    f"q.{name}: both sides must be numbers of the same type (int or float), got {x!r} and {y!r}."
-                )
+            tx, ty = type(x), type(y)
+            if tx is not ty or (tx is not int and tx is not float):
+                if (tx is int or tx is float) and (ty is int or ty is float):
+                    x, y = float(x), float(y)  # an int beside a float: both are JavaScript numbers
+                else:
+                    raise InvalidQueryError(f"q.{name}: both sides must be numbers, got {x!r} and {y!r}.")
             return op(x, y)
 
         return Expression(evaluate)
@@ -246,6 +252,21 @@ def _mod(x: Any, y: Any) -> Any:
     return math.fmod(x, y) if type(x) is float else (abs(x) % abs(y)) * (1 if x >= 0 else -1)
 
 
+def _literal_keys(value: Any) -> tuple[Any, Any] | None:
+    """For a literal number in a comparison: its sort key beside an int, and beside a float.
+
+    Python writes `14` where JavaScript's 14 is a float, so where no schema types the
+    other side, a literal compares with a number of either type as a number; other
+    types keep Convex's order across types.
+    """
+    t = type(value)
+    if t is int:
+        return sort_key(value), sort_key(float(value))
+    if t is float:
+        return (2, value), sort_key(value)
+    return None
+
+
 def _comparison(name: str, test: Callable[[Any, Any], bool]) -> Callable[..., Expression]:
     def build(self: "FilterBuilder", left: Any, right: Any) -> Expression:
         if isinstance(left, FieldExpression) and left.is_float:
@@ -253,6 +274,26 @@ def _comparison(name: str, test: Callable[[Any, Any], bool]) -> Callable[..., Ex
         if isinstance(right, FieldExpression) and right.is_float:
             left = as_number(left, True)
         a, b = _expr(left), _expr(right)
+        if isinstance(left, Expression) and not isinstance(right, Expression) and not _typed(left):
+            keys = _literal_keys(right)
+            if keys is not None:
+                int_key, float_key = keys
+
+                def literal_right(doc: dict[str, Any]) -> bool:
+                    x = a(doc)
+                    return test(sort_key(x), float_key if type(x) is float else int_key)
+
+                return Expression(literal_right)
+        elif isinstance(right, Expression) and not isinstance(left, Expression) and not _typed(right):
+            keys = _literal_keys(left)
+            if keys is not None:
+                int_key, float_key = keys
+
+                def literal_left(doc: dict[str, Any]) -> bool:
+                    y = b(doc)
+                    return test(float_key if type(y) is float else int_key, sort_key(y))
+
+                return Expression(literal_left)
         return Expression(lambda doc: test(sort_key(a(doc)), sort_key(b(doc))))
 
     build.__name__ = name
@@ -260,13 +301,19 @@ def _comparison(name: str, test: Callable[[Any, Any], bool]) -> Callable[..., Ex
 
 
 class FieldExpression(Expression):
-    """`q.field(path)`: knows whether the schema stores the field as a float."""
+    """`q.field(path)`: knows whether the schema types the field, and whether as a float."""
 
-    __slots__ = ("is_float",)
+    __slots__ = ("is_float", "typed")
 
-    def __init__(self, evaluate: Callable[[dict[str, Any]], Any], is_float: bool) -> None:
+    def __init__(self, evaluate: Callable[[dict[str, Any]], Any], is_float: bool, typed: bool = False) -> None:
         super().__init__(evaluate)
         self.is_float = is_float
+        self.typed = typed
+
+
+def _typed(expr: Expression) -> bool:
+    """True for a field the schema types (`v.int64()`, `v.any()`, ...): Convex's types stay distinct there."""
+    return type(expr) is FieldExpression and expr.typed
 
 
 class FilterBuilder:
@@ -280,8 +327,9 @@ class FilterBuilder:
     def field(self, path: str) -> Expression:
         if not isinstance(path, str):
             raise InvalidQueryError(f"q.field expects a field path string, got {path!r}")
+        typed = path == "_creationTime" or self._validator is not None
         is_float = path == "_creationTime" or (self._validator is not None and float_field(self._validator, path))
-        return FieldExpression(lambda doc: field_value(doc, path), is_float)
+        return FieldExpression(lambda doc: field_value(doc, path), is_float, typed)
 
     eq = _comparison("eq", lambda x, y: x == y)
     neq = _comparison("neq", lambda x, y: x != y)
@@ -325,57 +373,14 @@ class FilterBuilder:
 
 
 
-# --- Cursors ----------------------------------------------------------------------
-
-
-def _encode_part(part: Any) -> Any:
-    if type(part) is tuple:
-        return [_encode_part(p) for p in part]
-    if type(part) is bytes:
-        return {"b": base64.b64encode(part).decode()}
-    if type(part) is float and part != part:
-        return {"nan": 1}
-    return part
-
-
-def _decode_part(part: Any) -> Any:
-    if type(part) is list:
-        return tuple(_decode_part(p) for p in part)
-    if type(part) is dict:
-        if "b" in part:
-            return base64.b64decode(part["b"])
-        return float("nan")
-    return part
-
-
-def encode_cursor(key: tuple[Any, ...], index_name: str) -> str:
-    payload = json.dumps([index_name, _encode_part(key)], separators=(",", ":"))
-    return base64.urlsafe_b64encode(payload.encode()).decode()
-
-
-def decode_cursor(cursor: str, index_name: str) -> tuple[Any, ...]:
-    try:
-        name, key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        decoded = _decode_part(key)
-    except (ValueError, TypeError, AttributeError):
-        raise InvalidQueryError(f"Invalid cursor {cursor[:40]!r}: pass a continueCursor from an earlier page.") from None
-    if name != index_name or type(decoded) is not tuple:
-        raise InvalidQueryError(
-            "This cursor belongs to a different query (another index); paginate the same query it came from."
-        )
-    return decoded
-
-
-END_CURSOR = "_end"
-
-
 # --- The builder ------------------------------------------------------------------------
 
 
 class QueryBuilder:
     """A lazily run query over one table."""
 
-    __slots__ = ("_tx", "_table_name", "_table", "_index_name", "_range", "_order", "_filters", "_async", "_system")
+    __slots__ = ("_tx", "_table_name", "_table", "_index_name", "_range", "_order", "_filters", "_async", "_system",
+                 "_search")
 
     def __init__(self, tx: "Transaction", table_name: str, table: Any, is_async: bool, system: bool) -> None:
         self._tx = tx
@@ -387,6 +392,7 @@ class QueryBuilder:
         self._filters: list[Callable[[dict[str, Any]], Any]] = []
         self._async = is_async
         self._system = system
+        self._search: Any = None  # a compiled text search (with_search_index), else None
 
     # builders
     def with_index(self, index_name: str, range_fn: Callable[[IndexRangeBuilder], Any] | None = None) -> "QueryBuilder":
@@ -410,9 +416,21 @@ class QueryBuilder:
         self._range = builder
         return self
 
+    def full_table_scan(self) -> "QueryBuilder":
+        """Read the whole table in `_creationTime` order, saying so (Convex's `fullTableScan()`)."""
+        if self._index_name is not None or self._filters:
+            raise InvalidQueryError("full_table_scan() comes first, right after ctx.db.query(table), "
+                                    "instead of with_index.")
+        self._index_name = "by_creation_time"
+        return self
+
     def order(self, order: str) -> "QueryBuilder":
         if order not in ("asc", "desc"):
             raise InvalidQueryError(f"order must be \"asc\" or \"desc\", got {order!r}")
+        if self._search is not None:
+            raise InvalidQueryError(
+                "A search query (with_search_index) always returns results in relevance order; it cannot be ordered."
+            )
         self._order = order
         return self
 
@@ -436,23 +454,48 @@ class QueryBuilder:
         definition = schema.tables.get(self._table_name)
         return None if definition is None else definition.validator
 
-    def with_search_index(self, *args: Any, **kwargs: Any) -> "QueryBuilder":
-        raise InvalidQueryError("Search indexes are not supported by convex-py.")
+    def with_search_index(self, index_name: str, search_fn: Callable[[Any], Any]) -> "QueryBuilder":
+        """Query a search index: `lambda q: q.search(field, text).eq(filter_field, value)`; results
+        come in relevance order (see emulator.search)."""
+        if self._index_name is not None:
+            raise InvalidQueryError("with_search_index cannot be combined with with_index or called twice.")
+        if self._filters:
+            raise InvalidQueryError("with_search_index must come before filter.")
+        validator = self._doc_validator()
+
+        def normalize(field: str, value: Any) -> Any:
+            if type(value) is int and validator is not None:
+                return as_number(value, float_field(validator, field))
+            return value
+
+        self._search = text_search(self._table, self._table_name, index_name, search_fn, normalize)
+        self._index_name = index_name
+        return self
 
     # running
-    def _walk(
-        self, start_after: tuple[Any, ...] | None = None, limit: int | None = None
-    ) -> Iterator[tuple[tuple[Any, ...], dict[str, Any]]]:
+    def _range_walk(
+        self, start_after: tuple[Any, ...] | None = None, end_at: tuple[Any, ...] | None = None, batch: int = 16
+    ) -> tuple[Any, Iterator[tuple[tuple[Any, ...], dict[str, Any]]]]:
+        """(table, lazy walk of (key, stored document)) over this query's index range, unfiltered and
+        not yet charged to the budget: after `start_after` (exclusive), up to `end_at` (inclusive)."""
         tx = self._tx
         tx.check_open()
         table = self._table
-        index_name = self._index_name or "by_creation_time"
         if table is None:
             table = tx.store.tables.get(self._table_name)
             if table is None:
                 if tx.reads is not None:  # a live query: the table's first insert concerns it
-                    tx.reads.walk(self._table_name, index_name, (), (MAX,), (True, True), False).done = True
-                return
+                    tx.reads.add_table(self._table_name)
+                return None, iter(())
+        if self._search is not None:  # relevance order, after `start_after`, up to `end_at`
+            tx.range_read()
+            if tx.reads is not None:  # a live search: any write to the table may change its hits
+                tx.reads.add_table(self._table_name)
+            items = self._search.walk(table.docs, start_after)
+            if end_at is not None:
+                items = takewhile(lambda item: item[0] <= end_at, items)
+            return table, items
+        index_name = self._index_name or "by_creation_time"
         index = table.use_index(index_name)
         if self._range is not None:
             minimum, maximum = self._range.bounds(index)
@@ -466,18 +509,30 @@ class QueryBuilder:
                     maximum, inclusive = start_after, (True, False)
             elif start_after > minimum:
                 minimum, inclusive = start_after, (False, True)
-        budget = tx
-        budget.range_read()
-        # A live query records the range it walks, up to the last key it reached (all of it once done).
-        walked = None if tx.reads is None else tx.reads.walk(self._table_name, index_name, minimum, maximum,
-                                                             inclusive, reverse)
-        sizes = table.sizes
+        if end_at is not None:
+            if reverse:
+                if end_at > minimum:
+                    minimum, inclusive = end_at, (True, inclusive[1])
+            elif end_at < maximum:
+                maximum, inclusive = end_at, (inclusive[0], True)
+        tx.range_read()
+        items = tx.store.scan(index, table.docs, minimum, maximum, inclusive, reverse, batch)
+        if tx.reads is not None:  # a live query: the range it walks, up to the last key it reaches
+            items = tx.reads.recorded(self._table_name, index_name, minimum, maximum, inclusive, reverse, items)
+        return table, items
+
+    def _walk(
+        self, start_after: tuple[Any, ...] | None = None, limit: int | None = None
+    ) -> Iterator[tuple[tuple[Any, ...], dict[str, Any]]]:
         filters = self._filters
         batch = 16 if limit is None or filters else min(limit + 1, 1024)
-        for key, doc in tx.store.scan(index, table.docs, minimum, maximum, inclusive, reverse, batch):
-            if walked is not None:
-                walked.last = key
-            budget.read(sizes[key[-1]])
+        table, items = self._range_walk(start_after, None, batch)
+        if table is None:
+            return
+        budget = self._tx
+        sizes = table.sizes
+        for key, doc in items:
+            budget.read(sizes[doc["_id"]])
             if filters:
                 ok = True
                 for f in filters:
@@ -487,8 +542,6 @@ class QueryBuilder:
                 if not ok:
                     continue
             yield key, doc
-        if walked is not None:
-            walked.done = True
 
     def _docs(self, limit: int | None = None) -> list[dict[str, Any]]:
         out = []
@@ -508,7 +561,7 @@ class QueryBuilder:
 
     def take(self, n: int) -> Any:
         if type(n) is not int or n < 0:
-            raise InvalidQueryError(f"take expects a non-negative int, got {n!r}")
+            n = whole_count(n, "Arg 1 `n` to `take` must be a non-negative integer")
         return self._ret(self._docs(n))
 
     def first(self) -> Any:
@@ -525,42 +578,8 @@ class QueryBuilder:
         return self._ret(docs[0] if docs else None)
 
     def paginate(self, options: dict[str, Any]) -> Any:
-        if type(options) is not dict or "numItems" not in options:
-            raise InvalidQueryError(
-                "paginate expects {\"numItems\": n, \"cursor\": None or a continueCursor}, got " + repr(options)
-            )
-        num_items = options["numItems"]
-        if type(num_items) not in (int, float) or num_items < 0 or num_items != num_items:
-            raise InvalidQueryError(f"paginate: numItems must be a non-negative number, got {num_items!r}")
-        num_items = int(num_items)
-        cursor = options.get("cursor")
-        index_name = self._index_name or "by_creation_time"
-        if cursor == END_CURSOR:
-            return self._ret({"page": [], "isDone": True, "continueCursor": END_CURSOR})
-        start_after = None
-        if cursor is not None:
-            if not isinstance(cursor, str):
-                raise InvalidQueryError(f"paginate: cursor must be None or a string, got {cursor!r}")
-            start_after = decode_cursor(cursor, index_name)
-        page = []
-        last_key = None
-        is_done = True
-        if num_items > 0:
-            walk = self._walk(start_after, num_items)
-            for key, doc in walk:
-                page.append(clone(doc))
-                last_key = key
-                if len(page) >= num_items:
-                    is_done = next(walk, None) is None
-                    break
-        else:
-            is_done = False
-            last_key = start_after
-        if is_done:
-            continue_cursor = END_CURSOR
-        else:
-            continue_cursor = encode_cursor(last_key, index_name) if last_key is not None else (cursor or encode_cursor((), index_name))
-        return self._ret({"page": page, "isDone": is_done, "continueCursor": continue_cursor})
+        """One page: `{"page", "isDone", "continueCursor"}` (+ `pageStatus`, `splitCursor` when split)."""
+        return self._ret(paginate(self, options))
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         for _key, doc in self._walk():
@@ -572,6 +591,7 @@ class QueryBuilder:
     # camelCase aliases
     withIndex = with_index
     withSearchIndex = with_search_index
+    fullTableScan = full_table_scan
 
 
 class _AsyncIter:

@@ -16,6 +16,7 @@ import time
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any, Callable, Coroutine
 
+from convex_py._env import current_env
 from convex_py._functions import ConvexFunction
 from convex_py._values import copy_value
 from convex_py.errors import (
@@ -29,9 +30,12 @@ from convex_py.errors import (
     ValidationError,
 )
 
+from ._driver import drive
 from .app import App
 from .context import ActionCtx, MutationCtx, QueryCtx
 from .limits import Limits
+from .meta import RequestInfo
+from .nested_limits import budgets, capped
 from .store import Budget, Store
 
 if TYPE_CHECKING:
@@ -58,7 +62,7 @@ def check_deadline(deadline: float | None, seconds: float | None) -> None:
 class Transaction(Budget):
     """One top-level query or mutation: its budget (it is one), and whether it is still running."""
 
-    __slots__ = ("store", "writable", "open", "runtime", "deadline")
+    __slots__ = ("store", "writable", "open", "runtime", "deadline", "paginated", "function", "request")
 
     def __init__(self, runtime: "Runtime", writable: bool) -> None:
         limits = runtime.limits
@@ -68,6 +72,15 @@ class Transaction(Budget):
         self.writable = writable
         self.open = True
         self.deadline = deadline_after(limits.query_mutation_timeout)
+        self.paginated = False  # this function execution ran its one `.paginate()`
+        self.function: Any = None  # (path, fn) of the function running in it (nested calls: the innermost)
+        self.request: RequestInfo | None = None  # made on first use (ctx.meta.get_request_metadata)
+
+    def request_info(self) -> RequestInfo:
+        request = self.request
+        if request is None:
+            request = self.request = self.runtime.new_request()
+        return request
 
     def check_open(self) -> None:
         if self.deadline is not None:
@@ -81,21 +94,21 @@ class Transaction(Budget):
             )
 
 
-def drive(coro: Coroutine[Any, Any, Any], what: str) -> Any:
-    """Run a coroutine that must finish without suspending (queries and mutations)."""
-    try:
-        coro.send(None)
-    except StopIteration as stop:
-        return stop.value
-    except RuntimeError as exc:
-        if "no running event loop" not in str(exc):
-            raise
-    else:
-        coro.close()
-    raise UnsupportedInFunctionError(
-        f"{what} awaited something that is not a Convex operation (a sleep, a timer, a network call). "
-        "Queries and mutations must be deterministic: only ctx methods can be awaited; "
-        "do outside work in an action."
+def _awaited_a_value(exc: TypeError) -> bool:
+    return "can't be used in 'await' expression" in str(exc)
+
+
+def _sync_ctx_awaited(path: str, kind: str) -> UnsupportedInFunctionError:
+    """The error for a plain function (a lambda) whose coroutine awaited ctx calls."""
+    if path == INLINE_PATH:
+        return UnsupportedInFunctionError(
+            f"The inline {kind} is a plain function (a lambda?) that returned a coroutine awaiting ctx calls; "
+            "a plain function gets a ctx whose methods return values, not awaitables. Use `async def`: "
+            f"`async def f(ctx): return await helper(ctx)`, then pass f."
+        )
+    return UnsupportedInFunctionError(
+        f"The {kind} `{path}` is a plain `def` that returned a coroutine awaiting ctx calls; a plain `def` "
+        "gets a ctx whose methods return values, not awaitables. Declare the handler with `async def`."
     )
 
 
@@ -157,12 +170,20 @@ class Runtime:
         self.lock = threading.RLock()
         self.scheduler: Any = None  # set by the emulator: makes ctx.scheduler objects
         self.runtime_crons: Any = None  # set by the emulator: serves convex_py.crons.Crons
+        self.storage: Any = None  # set by the emulator: the FileStorage behind ctx.storage
         self.live: Any = None  # emulator.live.LiveQueries, made by the first subscription
         self.commits_to_fail = 0  # fault injection: fail this many commits with a transient error
         self.retries = 0  # mutations run again after a transient failure
         # Called before a top-level mutation commits in memory (the dev server's --db writes it
         # to disk there); if it raises, the mutation rolls back as if it had failed.
         self.commit_hook: Callable[[], None] | None = None
+        self.env: dict[str, str] = {}  # the deployment's environment variables (convex_py.env)
+        self._requests = 0
+
+    def new_request(self, scheduled_function_id: Any = None) -> RequestInfo:
+        """Request metadata for a new top-level call (`ctx.meta.get_request_metadata`)."""
+        self._requests += 1
+        return RequestInfo(f"{self._requests:016x}", scheduled_function_id)
 
     # --- helpers -------------------------------------------------------------
 
@@ -228,9 +249,15 @@ class Runtime:
                 tx: Transaction) -> Any:
         """A query or mutation inside `tx`: checked args, its ctx, the time limit, checked result."""
         checked = self.check_args(path, fn, args)
+        tx.function = (path, fn)
         result = fn.handler(ctx_class(self, tx, identity, fn.is_async), checked)
         if fn.is_async or type(result) is CoroutineType:
-            result = drive(result, f"The {fn.kind} `{path}`")
+            try:
+                result = drive(result, f"The {fn.kind} `{path}`")
+            except TypeError as exc:
+                if fn.is_async or not _awaited_a_value(exc):
+                    raise
+                raise _sync_ctx_awaited(path, fn.kind) from None
         if tx.deadline is not None:
             check_deadline(tx.deadline, self.limits.query_mutation_timeout)
         if result is None and fn.returns_validator is None:
@@ -240,23 +267,39 @@ class Runtime:
     def _query_in(self, path: str, fn: ConvexFunction, args: Any, identity: Any, tx: Transaction) -> Any:
         return self._run_in(QueryCtx, path, fn, args, identity, tx)
 
-    def run_query(self, path: str, fn: ConvexFunction, args: Any, identity: Any) -> Any:
+    def run_query(self, path: str, fn: ConvexFunction, args: Any, identity: Any,
+                  transaction_limits: dict[str, int] | None = None, request: RequestInfo | None = None,
+                  reads: Any = None) -> Any:
+        """A query in its own read-only transaction; `reads` (a live query's ReadSet) records what it read."""
+        env = self.env  # convex_py.env reads this deployment's variables while it runs
+        env_token = current_env.set(env) if current_env.get() is not env else None
         with self.lock:
             tx = Transaction(self, False)
-            try:
-                return self._query_in(path, fn, args, identity, tx)
-            finally:
-                tx.open = False
-
-    def run_query_reading(self, path: str, fn: ConvexFunction, args: Any, identity: Any, reads: Any) -> Any:
-        """Run a query as `run_query` does, recording what it reads in `reads` (a live query's ReadSet)."""
-        with self.lock:
-            tx = Transaction(self, False)
+            if transaction_limits:
+                tx.limits = capped(tx, transaction_limits)
+            tx.request = request
             tx.reads = reads
             try:
                 return self._query_in(path, fn, args, identity, tx)
             finally:
                 tx.open = False
+                if env_token is not None:
+                    current_env.reset(env_token)
+
+    def nested_call(self, kind: str, ref: Any, args: Any, identity: Any, tx: Transaction,
+                    transaction_limits: Any = None) -> Any:
+        """`ctx.run_query`/`ctx.run_mutation` in a query or mutation: a function execution of its own
+        (its own `.paginate()`, its own ctx.meta) in the caller's transaction, within its limits."""
+        saved = tx.paginated, tx.limits, tx.function
+        if transaction_limits is not None:
+            tx.limits = capped(tx, budgets(f"ctx.run_{kind}", transaction_limits))
+        tx.paginated = False
+        try:
+            if kind == "query":
+                return self.nested_query(ref, args, identity, tx)
+            return self.nested_mutation(ref, args, identity, tx)
+        finally:
+            tx.paginated, tx.limits, tx.function = saved
 
     def nested_query(self, ref: Any, args: Any, identity: Any, tx: Transaction) -> Any:
         path, fn = self.resolve("query", ref)
@@ -272,13 +315,20 @@ class Runtime:
         args: Any,
         identity: Any,
         before_commit: Callable[[Transaction], None] | None = None,
+        transaction_limits: dict[str, int] | None = None,
+        request: RequestInfo | None = None,
     ) -> Any:
         """Run a mutation as its own transaction: all of it commits, or none of it."""
         store = self.store
+        env = self.env  # convex_py.env reads this deployment's variables while it runs
+        env_token = current_env.set(env) if current_env.get() is not env else None
         with self.lock:
             while True:
                 store.begin()
                 tx = Transaction(self, True)
+                if transaction_limits:
+                    tx.limits = capped(tx, transaction_limits)
+                tx.request = request
                 try:
                     result = self._run_in(MutationCtx, path, fn, args, identity, tx)
                     if before_commit is not None:
@@ -299,39 +349,64 @@ class Runtime:
                 except BaseException:
                     tx.open = False
                     store.rollback()
+                    if env_token is not None:
+                        current_env.reset(env_token)
                     raise
                 tx.open = False
                 store.commit()
+                if env_token is not None:
+                    current_env.reset(env_token)
                 return result
 
     def nested_mutation(self, ref: Any, args: Any, identity: Any, tx: Transaction) -> Any:
         path, fn = self.resolve("mutation", ref)
         store = self.store
         point = store.savepoint()
+        written = tx.docs_written, tx.bytes_written
         try:
             return self._mutation_in(path, fn, args, identity, tx)
         except BaseException:
+            # Rolled-back writes no longer count toward the write limits (Convex's subtransactions
+            # roll back their writes); what was read or scheduled still counts, as in Convex.
             store.rollback_to(point)
+            tx.docs_written, tx.bytes_written = written
             raise
 
     # --- actions -----------------------------------------------------------------
 
-    def run_action(self, path: str, fn: ConvexFunction, args: Any, identity: Any, job_id: Any = None) -> Any:
-        checked = self.check_args(path, fn, args)
-        ctx = ActionCtx(self, identity, fn.is_async, job_id)
-        deadline = deadline_after(self.limits.action_timeout)
-        if fn.is_async:
-            result = run_coroutine(fn.handler(ctx, checked))
-        else:
-            result = fn.handler(ctx, checked)
-            if inspect.iscoroutine(result):
-                result = run_coroutine(result)
-        check_deadline(deadline, self.limits.action_timeout)
-        return self.check_result(path, fn, result)
+    def run_action(self, path: str, fn: ConvexFunction, args: Any, identity: Any, job_id: Any = None,
+                   transaction_limits: dict[str, int] | None = None, request: RequestInfo | None = None) -> Any:
+        env = self.env  # convex_py.env reads this deployment's variables while it runs
+        env_token = current_env.set(env) if current_env.get() is not env else None
+        try:
+            checked = self.check_args(path, fn, args)
+            ctx = ActionCtx(self, identity, fn.is_async, job_id)
+            ctx._setup(path, fn, transaction_limits, request)
+            deadline = deadline_after(self.limits.action_timeout)
+            if fn.is_async:
+                result = run_coroutine(fn.handler(ctx, checked))
+            else:
+                result = fn.handler(ctx, checked)
+                if inspect.iscoroutine(result):
+                    try:
+                        result = run_coroutine(result)
+                    except TypeError as exc:
+                        if not _awaited_a_value(exc):
+                            raise
+                        raise _sync_ctx_awaited(path, fn.kind) from None
+            check_deadline(deadline, self.limits.action_timeout)
+            return self.check_result(path, fn, result)
+        finally:
+            if env_token is not None:
+                current_env.reset(env_token)
 
-    async def _action_async(self, path: str, fn: ConvexFunction, args: Any, identity: Any, job_id: Any = None) -> Any:
+    async def _action_async(self, path: str, fn: ConvexFunction, args: Any, identity: Any, job_id: Any = None,
+                            transaction_limits: dict[str, int] | None = None,
+                            request: RequestInfo | None = None) -> Any:
+        current_env.set(self.env)  # this coroutine's task has a context of its own
         checked = self.check_args(path, fn, args)
         ctx = ActionCtx(self, identity, fn.is_async, job_id)
+        ctx._setup(path, fn, transaction_limits, request)
         deadline = deadline_after(self.limits.action_timeout)
         result = fn.handler(ctx, checked)
         if inspect.isawaitable(result):
@@ -344,20 +419,22 @@ class Runtime:
         """An action as a coroutine, for the scheduler's virtual-time loop."""
         return self._action_async(path, fn, args, identity, job_id)
 
-    def action_coroutine(self, ref: Any, args: Any, identity: Any) -> Coroutine[Any, Any, Any]:
+    def action_coroutine(self, ref: Any, args: Any, identity: Any, transaction_limits: dict[str, int] | None = None,
+                         request: RequestInfo | None = None) -> Coroutine[Any, Any, Any]:
         path, fn = self.resolve("action", ref)
-        return self._action_async(path, fn, args, identity)
+        return self._action_async(path, fn, args, identity, None, transaction_limits, request)
 
     # --- entry point -----------------------------------------------------------------
 
-    def call(self, kind: str, ref: Any, args: Any, identity: Any) -> Any:
+    def call(self, kind: str, ref: Any, args: Any, identity: Any, transaction_limits: dict[str, int] | None = None,
+             request: RequestInfo | None = None) -> Any:
         """A top-level call of a function by reference, as a client (or an action) makes it."""
         path, fn = self.resolve(kind, ref)
         if kind == "query":
-            return self.run_query(path, fn, args, identity)
+            return self.run_query(path, fn, args, identity, transaction_limits, request)
         if kind == "mutation":
-            return self.run_mutation(path, fn, args, identity)
-        return self.run_action(path, fn, args, identity)
+            return self.run_mutation(path, fn, args, identity, None, transaction_limits, request)
+        return self.run_action(path, fn, args, identity, None, transaction_limits, request)
 
     def scheduler_for(self, tx: Transaction | None, job_id: Any, is_async: bool) -> Any:
         if self.scheduler is None:

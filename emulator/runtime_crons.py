@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from convex_py._crons import croniter_spec
 from convex_py._values import as_id, clone, copy_value
 from convex_py.errors import ConvexPyError, CronDefinitionError, CronNotFoundError
 
@@ -42,7 +43,7 @@ def check_schedule(schedule: Any) -> dict[str, Any]:
     from croniter import croniter
 
     fields = spec.split() if isinstance(spec, str) else []
-    if len(fields) not in (5, 6) or not croniter.is_valid(" ".join(fields), second_at_beginning=len(fields) == 6):
+    if len(fields) not in (5, 6) or not croniter.is_valid(croniter_spec(spec), second_at_beginning=len(fields) == 6):
         raise CronDefinitionError(f"Invalid cronspec: {spec}")
     normalized: dict[str, Any] = {"kind": "cron", "cronspec": " ".join(fields)}
     tz = schedule.get("tz")
@@ -70,7 +71,7 @@ class _ZonedCron:
     def __init__(self, croniter: Any, spec: str, zone: ZoneInfo, from_ms: float) -> None:
         self.zone = zone
         local = datetime.fromtimestamp(from_ms / 1000, tz=zone).replace(tzinfo=None)
-        self.iterator = croniter(spec, local, second_at_beginning=len(spec.split()) == 6)
+        self.iterator = croniter(croniter_spec(spec), local, second_at_beginning=len(spec.split()) == 6)
         self.last_ms = from_ms
 
     def next_ms(self) -> float:

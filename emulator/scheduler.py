@@ -93,11 +93,12 @@ def error_text(exc: BaseException) -> str:
 class _ActionBudget:
     """Scheduling counts of one action execution (actions have no transaction budget)."""
 
-    __slots__ = ("functions_scheduled", "scheduled_args_bytes")
+    __slots__ = ("functions_scheduled", "scheduled_args_bytes", "limits")
 
-    def __init__(self) -> None:
+    def __init__(self, limits: Any) -> None:
         self.functions_scheduled = 0
         self.scheduled_args_bytes = 0
+        self.limits = limits
 
 
 @with_camel_case_aliases
@@ -111,7 +112,7 @@ class SchedulerFacade:
         self._tx = tx
         self._job_id = job_id
         self._async = is_async
-        self._budget: Any = tx if tx is not None else _ActionBudget()
+        self._budget: Any = tx if tx is not None else _ActionBudget(scheduler.limits)
 
     def run_after(self, delay_ms: Any, ref: Any, args: Any = None) -> Any:
         """Schedule `ref` to run `delay_ms` milliseconds from now; returns the job's Id."""
@@ -220,7 +221,7 @@ class Scheduler:
             )
         copied, size = copy_value(args)
         budget = facade._budget
-        limits = self.limits
+        limits = budget.limits  # a nested call's transaction_limits cap scheduling too
         budget.functions_scheduled += 1
         budget.scheduled_args_bytes += size
         if (budget.functions_scheduled > limits.max_functions_scheduled
@@ -453,10 +454,12 @@ class Scheduler:
 
         try:
             if self.log_context is None:
-                runtime.run_mutation(path, fn, args, None, before_commit=mark_success)
+                runtime.run_mutation(path, fn, args, None, before_commit=mark_success,
+                                     request=runtime.new_request(job_id))
             else:
                 with self.log_context(path):
-                    runtime.run_mutation(path, fn, args, None, before_commit=mark_success)
+                    runtime.run_mutation(path, fn, args, None, before_commit=mark_success,
+                                     request=runtime.new_request(job_id))
         except Exception as exc:  # the function's own failure: its writes are rolled back
             error = error_text(exc)
             with runtime.lock:
@@ -562,6 +565,8 @@ class Scheduler:
 
     def finish_all(self, max_iterations: int) -> int:
         """Run jobs from due time to due time until none is pending; return how many ran."""
+        if type(max_iterations) is float and max_iterations.is_integer():
+            max_iterations = int(max_iterations)  # a count, as Convex's numbers give it
         if type(max_iterations) is not int or max_iterations < 1:
             raise ValueError(f"max_iterations must be a positive int, got {max_iterations!r}")
         self._generations = {}
@@ -572,7 +577,24 @@ class Scheduler:
                 ran += self.run_due(math.inf, stop_when_no_jobs=True)
         finally:
             self._generations = None
+        self._cleanups_due_now()
         return ran
+
+    def _cleanups_due_now(self) -> None:
+        """Remove the finished jobs whose 7 days end at the current instant (crons there wait)."""
+        if self._incoming:
+            self._take_incoming()
+        heap = self.heap
+        now = self.clock.now
+        kept = []
+        while heap and heap[0][0] <= now:
+            entry = heapq.heappop(heap)
+            if entry[2] == CLEANUP:
+                self._cleanup(entry[3])
+            else:
+                kept.append(entry)
+        for entry in kept:
+            heapq.heappush(heap, entry)
 
     # --- the log ----------------------------------------------------------------------
 

@@ -16,10 +16,11 @@ from typing import Any, Callable, Iterator
 from sortedcontainers import SortedList
 
 from convex_py._schema import RESERVED_INDEXES, SchemaDefinition, check_table_name
-from convex_py._values import Id, MAX_DOCUMENT_SIZE, UNSET, clone, copy_value, decode_id, make_id, sort_key, table_number
+from convex_py._values import Id, MAX_DOCUMENT_SIZE, MAX_NESTING, UNSET, clone, copy_value, decode_id, make_id, sort_key, table_number
 from convex_py.errors import (
     DocumentNotFoundError,
     IndexNotFoundError,
+    InvalidQueryError,
     InvalidTableError,
     InvalidValueError,
     LimitExceededError,
@@ -29,6 +30,7 @@ from convex_py.errors import (
 )
 
 from .limits import Limits
+from .search import attach_indexes
 
 SYSTEM_TABLES = ("_scheduled_functions", "_crons", "_storage")
 
@@ -181,7 +183,7 @@ class Table:
     """A table's documents (by id) and its indexes."""
 
     __slots__ = ("name", "number", "docs", "sizes", "indexes", "index_list", "changing_indexes", "validator",
-                 "is_system", "dirty")
+                 "is_system", "dirty", "search_indexes")
 
     def __init__(self, name: str, indexes: dict[str, tuple[str, ...]] | None = None, validator: Any = None) -> None:
         self.name = name
@@ -201,6 +203,17 @@ class Table:
         self.dirty: set[tuple[str, str]] | None = None  # (table, id) written since the last save, when persisted
         self.validator = validator
         self.is_system = name.startswith("_")
+        self.search_indexes: dict[str, Any] = {}  # search and vector indexes, by name (see emulator.search)
+
+    def add_derived_index(self, name: str, index: Any) -> None:
+        """Keep `index` (a search or vector index) current on every write and undo, as the sorted
+        indexes are: `index.keys.add(index.key_of(doc))` on insert, `.remove(...)` on delete, both
+        when a replace changes the key. Documents already in the table are added now."""
+        self.search_indexes[name] = index
+        for doc in self.in_creation_order():
+            index.keys.add(index.key_of(doc))
+        self.index_list.append(index)
+        self.changing_indexes.append(index)
 
     def use_index(self, name: str) -> Index:
         """The index called `name`, built now if it was not maintained yet."""
@@ -350,12 +363,14 @@ class Store:
         # Live queries (emulator.live) set this while anyone subscribes: it is handed what each
         # commit wrote, as (table, old document or None, new document or None) triples.
         self.write_observer: Callable[[list[tuple[Table, Any, Any]]], None] | None = None
+        self.last_commit_ts = 0  # the last commit timestamp handed out (ctx.db.vars.commit_ts), ns
         if schema is not None:
             numbers: dict[int, str] = {}
             for name, definition in schema.tables.items():
                 table = self._create_table(
                     name, definition.indexes, definition.validator if schema.schema_validation else None
                 )
+                attach_indexes(table, definition)
                 if table.number in numbers:
                     raise SchemaDefinitionError(f"Tables {numbers[table.number]!r} and {name!r} collide; rename one.")
                 numbers[table.number] = name
@@ -380,9 +395,7 @@ class Store:
             if type(name) is str and name.startswith("_"):
                 raise InvalidTableError(f"Table {name!r} is not a system table: user table names cannot start with '_'.")
             raise InvalidTableError(f"Table name must be a string, got {name!r}.")
-        if self.schema is not None and self.schema.strict_table_name_types:
-            known = ", ".join(sorted(self.schema.tables)) or "none"
-            raise InvalidTableError(f"Table {name!r} is not in the schema (tables: {known}).")
+        # A table the schema does not declare is still writable (strictTableNameTypes is TypeScript-only).
         try:
             check_table_name(name)
         except SchemaDefinitionError as exc:
@@ -406,9 +419,35 @@ class Store:
             raise IndexNotFoundError(f"Index {table_name}.{index_name} not found.")
         index = table.indexes.get(index_name)
         if index is None:
+            if index_name in table.search_indexes:
+                raise InvalidQueryError(f"Index {table_name}.{index_name} is not a database index")
+            definition = self.schema.tables.get(table_name) if self.schema is not None else None
+            if definition is not None and index_name in definition.staged_indexes:
+                raise IndexNotFoundError(
+                    f"Index {table_name}.{index_name} is currently staged and not available to query until it is "
+                    "enabled."
+                )
             available = ", ".join(table.indexes)
             raise IndexNotFoundError(f"Index {table_name}.{index_name} not found (indexes: {available}).")
         return index
+
+    # --- commit timestamps (ctx.db.vars.commit_ts, ctx.meta.get_snapshot_ts) ------------
+
+    def snapshot_ts(self) -> int:
+        """The timestamp a transaction reads at: at or after every commit timestamp handed out,
+        before the one its own commit will get (nanoseconds since the epoch)."""
+        return max(self.last_commit_ts, self._now_ns() - 1)
+
+    def next_commit_ts(self) -> int:
+        """A commit timestamp for the transaction committing now: later than every earlier one."""
+        ts = max(self.last_commit_ts + 1, self._now_ns())
+        self.last_commit_ts = ts
+        return ts
+
+    def _now_ns(self) -> int:
+        now = self.clock.now
+        whole = int(now)
+        return whole * 1_000_000 + round((now - whole) * 1_000_000)
 
     # --- transactions ----------------------------------------------------------
 
@@ -502,7 +541,7 @@ class Store:
                     f"the schema: {exc}",
                     path=exc.path, value=exc.value, expected=exc.expected,
                 ) from None
-        body, size = copy_value(value, "", 0, True)
+        body, size = copy_value(value, "", 0, True, MAX_NESTING)
         if size > MAX_DOCUMENT_SIZE:
             raise InvalidValueError(
                 f"Value is too large ({size} bytes > maximum size {MAX_DOCUMENT_SIZE} bytes) "

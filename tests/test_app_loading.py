@@ -121,8 +121,8 @@ def test_nested_modules_get_slash_paths(tmp_path: Path) -> None:
 
 def test_schema_py_is_enforced(tmp_path: Path) -> None:
     t = ConvexEmulator(write_app(tmp_path, NOTES_APP), start_time=START)
-    with pytest.raises(InvalidTableError):
-        t.run(lambda ctx: ctx.db.insert("other", {"x": 1}))
+    # A table schema.py does not declare is writable at run time, unchecked (as in Convex).
+    assert t.run(lambda ctx: ctx.db.insert("other", {"x": 1})).table == "other"
     with pytest.raises(SchemaValidationError):
         t.run(lambda ctx: ctx.db.insert("notes", {"text": 1}))
     with pytest.raises(ArgumentValidationError, match="notes:add"):
@@ -246,9 +246,10 @@ def test_modules_as_dicts_or_python_modules() -> None:
 def test_schema_argument() -> None:
     schema = define_schema({"things": define_table({"n": v.int64()})})
     t = ConvexEmulator(modules={}, schema=schema)
-    with pytest.raises(InvalidTableError):
-        t.run(lambda ctx: ctx.db.insert("other", {}))
+    with pytest.raises(SchemaValidationError):
+        t.run(lambda ctx: ctx.db.insert("things", {"n": 1.5}))
     assert t.run(lambda ctx: ctx.db.insert("things", {"n": 1})).table == "things"
+    assert t.run(lambda ctx: ctx.db.insert("other", {})).table == "other"  # undeclared: unchecked
 
 
 def test_a_function_not_in_the_app_is_not_found() -> None:
@@ -440,9 +441,9 @@ def test_unknown_function(orders: ConvexEmulator) -> None:
 def test_unknown_table_with_a_schema(orders: ConvexEmulator) -> None:
     def go(ctx):
         ctx.db.insert("orders", {"items": ["a"], "status": "new"})
-        ctx.db.insert("invoices", {"total": 1})
+        ctx.db.insert("invoices-2030", {"total": 1})  # not a valid table name
 
-    with pytest.raises(InvalidTableError, match="invoices"):
+    with pytest.raises(InvalidTableError, match="invoices-2030"):
         orders.run(go)
     assert snapshot(orders) == ([], [], [])
 

@@ -286,6 +286,52 @@ def test_cron_string_sunday_is_zero(deploy):
     assert run_times(t, "sundays") == ["2030-01-06T06:30:00Z", "2030-01-13T06:30:00Z"]
 
 
+def test_a_range_of_one_value_is_that_value_only(deploy):
+    # TS: crons.cron("report", "5-5 * * * *", internal.jobs.tick)  -- hourly at :05, as Convex parses it
+    # (croniter alone reads 5-5 as *, a minutely job).
+    t = deploy(lambda c: c.cron("report", "5-5 * * * *", internal.jobs.tick))
+    t.advance(hours=3)
+    assert run_times(t, "report") == ["2030-01-01T00:05:00Z", "2030-01-01T01:05:00Z", "2030-01-01T02:05:00Z"]
+
+
+def test_a_day_range_of_one_value_runs_on_that_day_only(deploy):
+    # TS: crons.cron("invoice", "0 9 1-1 * *", internal.jobs.tick)
+    t = deploy(lambda c: c.cron("invoice", "0 9 1-1 * *", internal.jobs.tick))
+    t.advance(days=62)
+    assert run_times(t, "invoice") == ["2030-01-01T09:00:00Z", "2030-02-01T09:00:00Z", "2030-03-01T09:00:00Z"]
+
+
+def test_day_of_month_step_with_a_day_of_week_matches_either(deploy):
+    # TS: crons.cron("c", "0 0 */2 * 1", internal.jobs.tick)
+    # Convex's parser (saffron, in get-convex/convex-backend crates/model/src/cron_jobs) reads `*/2` as a
+    # restricted day of month, so with a day of week restricted too a day matches either: odd days or Mondays.
+    t = deploy(lambda c: c.cron("c", "0 0 */2 * 1", internal.jobs.tick))
+    t.advance(days=16)
+    days = ["03", "05", "07", "09", "11", "13", "14", "15", "17"]
+    assert run_times(t, "c") == [f"2030-01-{d}T00:00:00Z" for d in days]
+
+
+@pytest.mark.parametrize("spec", [
+    "* * * * *", "0 9 * * 1-5", "*/7 */5 */3 */2 */3", "0 0 */2 * 1", "0 0 1,15 * 1", "0 0 29 2 *",
+    "5-5 * * * *", "0 9 1-1 * *", "59 23 31 12 *", "0 12 * 6-8 mon-fri", "0 0 * jan-mar sun", "0 0 L * *",
+    "0 0 * * 1#2", "1-59/58 1-1 * * *", "0 0 30 * 1-1", "0 */3 * * 6,0", "30 4 * jul *",
+])
+def test_cron_times_match_croniter_read_as_convex_reads_the_spec(spec):
+    from croniter import croniter
+
+    from convex_py._crons import croniter_spec
+    from emulator._cron_times import CronTimes
+
+    times = CronTimes(spec)
+    start = ms("2030-01-01T00:00:00Z") + 12_345
+    reference = croniter(croniter_spec(spec), start / 1000)
+    current = start
+    for _ in range(60):
+        expected = reference.get_next(float) * 1000
+        current = times.next_after(current)
+        assert (iso(current), current) == (iso(expected), expected)
+
+
 def test_cron_string_every_five_minutes_in_one_hour(deploy):
     t = deploy(lambda c: c.cron("c", "*/5 10 * * *", internal.jobs.tick))
     t.advance(days=1)

@@ -198,6 +198,13 @@ def test_cronspec_first_run_is_strictly_after_registration(make):
     assert times(t, "daily") == ["2030-01-02T09:00:00Z", "2030-01-03T09:00:00Z"]
 
 
+def test_cronspec_range_of_one_value_is_that_value_only(t):
+    # TS: await crons.register(ctx, { kind: "cron", cronspec: "5-5 * * * *" }, internal.m.tick, {}, "report")
+    t.mutation("m:register", {"schedule": {"kind": "cron", "cronspec": "5-5 * * * *"}, "name": "report"})
+    t.advance(hours=2)
+    assert times(t, "report") == ["2030-01-01T00:05:00Z", "2030-01-01T01:05:00Z"]
+
+
 def test_six_field_cronspec_has_seconds_first(t):
     t.mutation("m:register", {"schedule": {"kind": "cron", "cronspec": "*/20 * * * * *"}, "name": "every 20 s"})
     t.advance(minutes=1)

@@ -130,18 +130,23 @@ def test_a_failed_commit_answers_an_error_and_applies_nothing(tmp_path):
     assert tables == ["_scheduled_functions", "_scheduled_functions", "items", "items"]
 
 
-def test_no_other_process_can_lock_the_file_while_the_server_runs(tmp_path):
+def test_with_the_file_locked_by_another_process_a_mutation_fails_whole_and_a_retry_writes_once(tmp_path):
     db = str(tmp_path / "state.sqlite")
     server = DevServer(ConvexEmulator(modules=MODULES), port=0, db=db).start()
+    server.persistence.busy_timeout = 0.05
+    server.persistence.db.execute("PRAGMA busy_timeout = 50")
     try:
-        other = sqlite3.connect(db, timeout=0)
-        with pytest.raises(sqlite3.OperationalError, match="database is locked"):
-            other.execute("BEGIN IMMEDIATE")
+        other = sqlite3.connect(db, timeout=0, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        status, body = put_over_http(server, "items", 1)
+        assert (status, body["code"]) == (500, "InternalServerError")
+        assert body["message"] == f"Could not write the commit to {db}: database is locked; nothing was applied"
+        other.execute("ROLLBACK")
         other.close()
+        assert rows_over_http(server, "items") == []
         client = ConvexHttpClient(server.url)
-        for n in range(5):
-            client.mutation("m:put", {"table": "items", "n": float(n)})
-        assert rows_over_http(server, "items") == [0.0, 1.0, 2.0, 3.0, 4.0]  # each write applied exactly once
+        client.mutation("m:put", {"table": "items", "n": 1.0})  # the client's retry
+        assert rows_over_http(server, "items") == [1.0]  # applied exactly once
     finally:
         server.stop()
 

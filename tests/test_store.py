@@ -307,8 +307,11 @@ def test_normalize_id_of_a_deleted_document_is_still_an_id(t: ConvexEmulator) ->
 
 
 def test_normalize_id_on_an_unknown_table(t: ConvexEmulator) -> None:
+    # As Convex's normalizeId: a table that does not exist has no ids (null); a bad name is an error.
+    user_id = t.run(lambda ctx: ctx.db.insert("users", {"name": "ada"}))
+    assert t.query(lambda ctx: ctx.db.normalize_id("nope", str(user_id))) is None
     with pytest.raises(InvalidTableError):
-        t.query(lambda ctx: ctx.db.normalize_id("nope", "x"))
+        t.query(lambda ctx: ctx.db.normalize_id("no-pe", "x"))
 
 
 # --- System tables ---------------------------------------------------------------------------------------
@@ -354,10 +357,15 @@ def test_system_tables_are_not_user_tables(t: ConvexEmulator) -> None:
 
 
 def test_unknown_table_with_a_schema(t: ConvexEmulator) -> None:
-    with pytest.raises(InvalidTableError, match="nope"):
-        t.run(lambda ctx: ctx.db.insert("nope", {"a": 1}))
-    with pytest.raises(InvalidTableError, match="nope"):
-        t.query(lambda ctx: ctx.db.query("nope").collect())
+    # A table the schema does not declare: empty until written, then unchecked (as in Convex,
+    # where strictTableNameTypes is a TypeScript-only check). A bad table name is still an error.
+    assert t.query(lambda ctx: ctx.db.query("nope").collect()) == []
+    assert t.run(lambda ctx: ctx.db.insert("nope", {"a": 1})).table == "nope"
+    assert [d["a"] for d in all_docs(t, "nope")] == [1]
+    with pytest.raises(InvalidTableError, match="no-pe"):
+        t.run(lambda ctx: ctx.db.insert("no-pe", {"a": 1}))
+    with pytest.raises(InvalidTableError, match="no-pe"):
+        t.query(lambda ctx: ctx.db.query("no-pe").collect())
 
 
 def test_without_a_schema_any_table_works(loose: ConvexEmulator) -> None:

@@ -61,7 +61,7 @@ class Watch:
             self.runs += 1
             hub.runs += 1
             try:
-                return runtime.run_query_reading(self.path, self.fn, self.args, self.identity, reads)
+                return runtime.run_query(self.path, self.fn, self.args, self.identity, reads=reads)
             finally:
                 if not self.closed:
                     hub._reindex(self, reads.freeze())

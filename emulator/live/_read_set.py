@@ -6,7 +6,7 @@ half-open key intervals that the invalidation index looks writes up in.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterator
 
 from ..store import MAX
 
@@ -55,9 +55,9 @@ class Walk:
 class ReadSet:
     """The reads of one execution of a live query.
 
-    Hook for other kinds of reads (e.g. search indexes): `add_table(name)` makes any write
-    to the table concern the query; `add_range(table, index, low, high)` a finer range of
-    one of the table's indexes (keys as `Index.key_of` makes them, `[low, high)`).
+    Hook for other kinds of reads: `add_table(name)` makes any write to the table concern
+    the query (a search reads this way); `add_range(table, index, low, high)` a finer range
+    of one of the table's indexes (keys as `Index.key_of` makes them, `[low, high)`).
     """
 
     __slots__ = ("ids", "walks", "ranges")
@@ -77,6 +77,16 @@ class ReadSet:
         walk = Walk(table, index, minimum, maximum, inclusive, reverse)
         self.walks.append(walk)
         return walk
+
+    def recorded(self, table: str, index: str, minimum: tuple[Any, ...], maximum: tuple[Any, ...],
+                 inclusive: tuple[bool, bool], reverse: bool,
+                 items: Iterator[tuple[tuple[Any, ...], Any]]) -> Iterator[tuple[tuple[Any, ...], Any]]:
+        """`items` (a walk of (key, document) over that range), recording how far it is read."""
+        walk = self.walk(table, index, minimum, maximum, inclusive, reverse)
+        for item in items:
+            walk.last = item[0]
+            yield item
+        walk.done = True
 
     def add_range(self, table: str, index: str, low: tuple[Any, ...], high: tuple[Any, ...]) -> None:
         self.ranges.append((table, index, low, high))

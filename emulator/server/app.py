@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import os
 import socket
 import threading
 import time
@@ -29,12 +30,21 @@ from . import logs
 from .auth import TokenVerifier
 from .persistence import Persistence
 from .protocol import JsonH11Protocol
+from .routes import _Guard as _guard
 from .routes import build_app, routes
+from .site import SiteApp
+from .storage_routes import ByPort, storage_routes
+
+
+def _real_now() -> float:
+    return time.time() * 1000
 
 
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP said outright: asyncio turns Nagle off (TCP_NODELAY) only on sockets that say it,
+    # and uvicorn writes headers and body apart, which Nagle and delayed ACKs would hold 40 ms.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
@@ -90,8 +100,11 @@ class DevServer:
     def __init__(self, emulator: ConvexEmulator, host: str = "127.0.0.1", port: int = 3210,
                  tick_seconds: float = 0.05, db: str | None = None, jwks: str | None = None,
                  auth_issuer: str | None = None, auth_audience: str | None = None,
-                 static: str | None = None) -> None:
+                 clock: Callable[[], float] | None = None,
+                 site_port: int | None = None, static: str | None = None) -> None:
         self.emulator = emulator
+        # Where the virtual clock is pushed to, in ms: real time, or a fast clock for a soak test.
+        self.real_now: Callable[[], float] = clock if clock is not None else _real_now
         self.static = static  # a folder served at / (e.g. a page using the convex browser bundle)
         self.runtime = emulator._runtime
         self.lock = self.runtime.lock
@@ -99,6 +112,11 @@ class DevServer:
         self.tick_seconds = tick_seconds
         self.persistence: Persistence | None = None
         self.restored = 0
+        self.files = self.runtime.storage
+        self.files.secret = os.urandom(32)  # upload URLs of this run (a --db file keeps its own)
+        self.http = emulator._http
+        self.http.random_request_ids = True
+        self.http.log = self.log
         if db is not None:
             self.persistence = Persistence(db, emulator, log=self.log)
             try:
@@ -113,10 +131,19 @@ class DevServer:
             self._close_state()
             raise
         self.address: tuple[str, int] = self.socket.getsockname()[:2]
-        self.routes = routes(self)
+        try:  # HTTP actions on the next port, as Convex's local backend serves 3211 beside 3210
+            self.site_socket = _bind(host, site_port if site_port is not None else port + 1 if port else 0)
+        except BaseException:
+            self.socket.close()
+            self._close_state()
+            raise
+        self.site_address: tuple[str, int] = self.site_socket.getsockname()[:2]
+        self.files.api_url = self.url
+        self.http.site_url = self.site_url
+        self.routes = routes(self) + storage_routes(self)
         self.app = build_app(self.routes)
         config = uvicorn.Config(
-            self.app, http=JsonH11Protocol, lifespan="off", log_config=None, access_log=False,
+            ByPort(self.app, _guard(SiteApp(self)), self.site_address[1]), http=JsonH11Protocol, lifespan="off", log_config=None, access_log=False,
             server_header=False, date_header=False, proxy_headers=False, timeout_keep_alive=30,
             timeout_graceful_shutdown=2, h11_max_incomplete_event_size=64 * 1024,
         )
@@ -134,6 +161,12 @@ class DevServer:
     @property
     def url(self) -> str:
         host, port = self.address
+        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+    @property
+    def site_url(self) -> str:
+        """Where HTTP actions are served (Convex's `.convex.site` URL)."""
+        host, port = self.site_address
         return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
     def log(self, line: str) -> None:
@@ -187,7 +220,7 @@ class DevServer:
         try:
             server.config.load()
             server.lifespan = server.config.lifespan_class(server.config)
-            await server.startup(sockets=[self.socket])
+            await server.startup(sockets=[self.socket, self.site_socket])
             self._ready.set()
             if not self._stopped:
                 await self._stop_event.wait()
@@ -195,7 +228,7 @@ class DevServer:
             self._stopping = True
             tick.cancel()
             try:
-                await server.shutdown(sockets=[self.socket])
+                await server.shutdown(sockets=[self.socket, self.site_socket])
             finally:
                 for task in list(self._actions):  # found inProgress at the next start, as after a crash
                     task.cancel()
@@ -216,6 +249,7 @@ class DevServer:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=10)
         self.socket.close()
+        self.site_socket.close()
         self._close_state()
 
     def _close_state(self) -> None:
@@ -239,7 +273,7 @@ class DevServer:
                 self.persistence.save()
 
     def _advance(self) -> None:
-        real = time.time() * 1000
+        real = self.real_now()
         if real > self.emulator.now:
             self.emulator.advance_to(real)
 
@@ -249,6 +283,13 @@ class DevServer:
             with self.lock:
                 self.persistence.save()
 
+    max_log_entries = 10_000  # of the emulator's execution and cron-run logs: a server runs for days
+
+    def _trim_logs(self) -> None:
+        for entries in (self.emulator._scheduler.executions, self.emulator._crons.runs):
+            if len(entries) > 2 * self.max_log_entries:
+                del entries[:-self.max_log_entries]
+
     async def _tick(self) -> None:
         while True:
             await asyncio.sleep(self.tick_seconds)
@@ -256,6 +297,7 @@ class DevServer:
                 continue  # a worker thread is in a query or mutation: try at the next tick
             try:
                 self._advance()
+                self._trim_logs()
                 if self.persistence is not None:
                     self.persistence.save()
             except Exception as exc:  # a runaway loop in the app must not stop the clock
@@ -354,9 +396,27 @@ class DevServer:
                     result = runtime.run_mutation(resolved, fn, args, identity)
                 if persistence is not None and self.emulator.store.dirty:
                     persistence.save()  # what the clock's due work changed outside transactions
-        if persistence is not None:
-            await persistence.durable()  # nothing reaches a client before it is on disk
+        if persistence is not None and fn.kind != "query":
+            await persistence.durable()  # no write is acknowledged before it is on disk
         return result
+
+
+    async def http_action(self, method: str, target: str, headers: Any, body: bytes | None,
+                          identity: dict[str, Any] | None, *, site_url: str) -> Any:
+        """Answer a request of the site port; with --db, once what it stored or scheduled is on disk."""
+        self.sync_clock()
+        response = await self.http.handle_async(method, target, headers, body, identity, site_url=site_url,
+                                                in_thread=in_thread)
+        if self.persistence is not None:
+            self.save()
+            await self.persistence.durable()
+        return response
+
+    async def after_upload(self) -> None:
+        """An upload committed a file: with --db, answer once it is on disk."""
+        if self.persistence is not None:
+            self.save()
+            await self.persistence.durable()
 
 
 def startup_line(server: DevServer, app: str) -> str:
@@ -372,7 +432,7 @@ def startup_line(server: DevServer, app: str) -> str:
         auth = f"Auth tokens are verified against the JWKS{issuer}."
     page = f" The files of {server.static} at {server.url}/." if server.static is not None else ""
     return (f"convex-py dev: serving {app} at {server.url} ({len(emulator.app.functions)} functions, "
-            f"{public} public; {crons} crons{stored}). {auth}{page}")
+            f"{public} public; {crons} crons{stored}); HTTP actions at {server.site_url}. {auth}{page}")
 
 
 __all__ = ["DevServer", "in_thread", "startup_line"]

@@ -3,10 +3,11 @@
 Each mutation's writes, the jobs it scheduled and the cron state are written in
 one SQLite transaction before the mutation commits in memory (the runtime's
 commit hook): if SQLite refuses, the mutation rolls back and nothing is applied.
-The WAL is then fsynced by a syncer thread for every commit written so far at
-once (group commit), outside the lock queries and mutations need; a client's
-answer waits for the fsync covering its commit. The server holds an exclusive
-lock on the file for its lifetime, so a second server on it stops at start.
+A syncer thread then fsyncs the WAL for every commit written so far at once
+(group commit) and checkpoints it, outside the lock queries and mutations
+need; a mutation's answer waits for the fsync covering its commit. The server
+holds an exclusive lock (flock) on the file for its lifetime, so a second
+server on it stops at start.
 
 On start, the documents come back, pending jobs go back on the heap (overdue
 ones run at once), an action found `inProgress` is failed as after a crash, and
@@ -28,7 +29,7 @@ from convex_py._values import Id, copy_value
 from convex_py.errors import PersistenceError
 
 from ..scheduler import CLEANUP, JOBS, RETENTION_MS, TRANSIENT_ACTION_ERROR
-from . import convex_json
+from . import convex_json, files_db
 
 if TYPE_CHECKING:
     from .._emulator import ConvexEmulator
@@ -83,6 +84,9 @@ def lock_file(path: Path) -> int:
 class Persistence:
     """One SQLite file holding an emulator's state, locked for this process while open."""
 
+    busy_timeout = 2.0  # seconds a commit waits for another process's lock on the file before it fails
+    checkpoint_bytes = 8 << 20  # the syncer copies the WAL into the main file past this size
+
     def __init__(self, path: str | Path, emulator: "ConvexEmulator", log: Callable[[str], Any] = print) -> None:
         self.path = Path(path)
         self.emulator = emulator
@@ -91,17 +95,16 @@ class Persistence:
         self._lock_fd = lock_file(self.path)
         self.db: sqlite3.Connection | None = None
         try:
-            self.db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-            self.db.execute("PRAGMA locking_mode=EXCLUSIVE")  # no other connection, ever, while we run
+            self.db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None,
+                                      timeout=self.busy_timeout)
             tables = {name for name, in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             if tables and not _OUR_TABLES <= tables:
                 raise PersistenceError(f"--db {self.path} is an SQLite database of something else "
                                        f"(tables: {', '.join(sorted(tables)[:5])}); give a new file name")
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")  # commits write the WAL; the syncer fsyncs it
-            self.db.executescript(_SCHEMA)
-            self.db.execute("BEGIN IMMEDIATE")  # takes the exclusive lock now, not at the first write
-            self.db.execute("COMMIT")
+            self.db.execute("PRAGMA wal_autocheckpoint=0")  # the syncer checkpoints, off the runtime's lock
+            self.db.executescript(_SCHEMA + files_db.SCHEMA)
         except sqlite3.Error as exc:
             self._close_quietly()
             raise PersistenceError(f"--db {self.path} is not a usable convex-py database: {exc}") from None
@@ -113,6 +116,9 @@ class Persistence:
         for table in store.tables.values():
             table.dirty = store.dirty
         self._saved_crons: dict[str, float] | None = None
+        self.files = emulator._runtime.storage
+        self.files.changed = set()
+        self._save_secret = False  # set by load(): a new deployment's upload-URL secret, to keep
         # Group commit: `written` counts SQLite commits, `synced` those the WAL fsync covers.
         self.written = 0
         self.synced = 0
@@ -122,6 +128,7 @@ class Persistence:
         self._syncer: threading.Thread | None = None
         self._closing = False
         self._wal_fd: int | None = None
+        self._checkpointer: sqlite3.Connection | None = None
 
     def _close_quietly(self) -> None:
         if self.db is not None:
@@ -142,10 +149,11 @@ class Persistence:
         store = self.emulator.store
         dirty = store.dirty
         crons = self._cron_state()
-        if not dirty and crons == self._saved_crons:
+        if not dirty and crons == self._saved_crons and not self.files.changed and not self._save_secret:
             return 0
         changed = list(dirty)
         dirty.clear()
+        changed_files: list[str] = []
         with self.lock:
             db = self.db
             try:
@@ -161,6 +169,9 @@ class Persistence:
                         else:
                             body = json.dumps(convex_json.encode(doc))
                             db.execute("INSERT OR REPLACE INTO documents VALUES (?, ?, ?)", (table_name, doc_id, body))
+                    changed_files = files_db.save(db, self.files)
+                    if self._save_secret:
+                        self._put(files_db.SECRET_KEY, self.files.secret.hex())
                     self._put("sequence", store._sequence)
                     self._put("last_creation_time", store._last_creation_time)
                     if crons != self._saved_crons:
@@ -172,11 +183,14 @@ class Persistence:
                     raise
             except (sqlite3.Error, OSError) as exc:
                 dirty.update(changed)
+                self.files.changed.update(changed_files)
                 raise PersistenceError(f"Could not write the commit to {self.path}: {exc}; nothing was applied") from None
             except BaseException:
                 dirty.update(changed)
+                self.files.changed.update(changed_files)
                 raise
         self._saved_crons = crons
+        self._save_secret = False
         with self._cond:
             self.written += 1
             self._cond.notify()
@@ -209,6 +223,18 @@ class Persistence:
                 os.fsync(self._lock_fd)
                 return
         os.fsync(self._wal_fd)
+        if os.fstat(self._wal_fd).st_size > self.checkpoint_bytes:
+            self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        """Copy the WAL into the main file from this thread's own connection: commits go on meanwhile."""
+        try:
+            if self._checkpointer is None:
+                self._checkpointer = sqlite3.connect(str(self.path), isolation_level=None, timeout=self.busy_timeout,
+                                                     check_same_thread=False)
+            self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error as exc:  # tried again after the next sync; the WAL keeps every commit meanwhile
+            self.log(f"could not checkpoint {self.path}: {exc}")
 
     def _sync_loop(self) -> None:
         cond = self._cond
@@ -265,6 +291,7 @@ class Persistence:
         store = emulator.store
         try:
             meta = {key: json.loads(value) for key, value in self.db.execute("SELECT key, value FROM meta")}
+            self._save_secret = files_db.attach(self.files, meta.get(files_db.SECRET_KEY))
             rows = self.db.execute("SELECT tbl, id, body FROM documents").fetchall()
             if not rows and not meta:
                 return 0
@@ -275,6 +302,7 @@ class Persistence:
                 table.dirty = store.dirty
                 _copy, size = copy_value({k: v for k, v in doc.items() if not k.startswith("_")})
                 table.add(doc, size + 40)
+            files_db.load(self.db, self.files)
         except (sqlite3.Error, ValueError, TypeError, KeyError) as exc:
             raise PersistenceError(f"--db {self.path} holds data convex-py cannot read: {exc}") from None
         store.dirty.clear()
@@ -329,6 +357,9 @@ class Persistence:
             self._cond.notify_all()
         if self._syncer is not None:
             self._syncer.join(timeout=5)
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+            self._checkpointer = None
         with self.lock:
             if self.db is not None:
                 self.db.close()
