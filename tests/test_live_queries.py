@@ -376,3 +376,29 @@ def test_the_interval_index_matches_a_brute_force_search() -> None:
             index.collect(key, found)
             assert found == {o for o, (low, high) in live.items() if low <= key < high}
     assert index.owners() == set(live)
+
+
+def test_a_live_search_follows_writes_to_its_table() -> None:
+    t = ConvexEmulator("fixtures/search", start_time=START)
+    sub = t.subscribe(api.messages.search, {"text": "ramen"})
+    t.mutation(api.messages.send, {"author": "ada", "channel": "#food", "body": "ramen tonight?", "embedding": [0.0] * 8})
+    assert sub.history == [(T0, []), (T0, ["ramen tonight?"])]
+
+
+@query(args={"cursor": v.union(v.string(), v.null())})
+def page_of_two(ctx, args):
+    page = ctx.db.query("items").paginate({"numItems": 2, "cursor": args["cursor"]})
+    return [d["n"] for d in page["page"]], page["isDone"]
+
+
+def test_a_page_depends_on_its_range_only() -> None:
+    t = ConvexEmulator(modules={"items": {**ITEMS, "page_of_two": page_of_two}}, schema=SCHEMA, start_time=START)
+    first = t.mutation(api.items.put, {"key": "a", "n": 1})
+    t.mutation(api.items.put, {"key": "a", "n": 2})
+    t.mutation(api.items.put, {"key": "a", "n": 3})
+    sub = t.subscribe(api.items.page_of_two, {"cursor": None})
+    assert sub.value == [[1.0, 2.0], False]
+    t.mutation(api.items.put, {"key": "a", "n": 4})  # after the page (and after the key it peeked at)
+    assert sub.runs == 1
+    t.mutation(api.items.remove, {"id": first})
+    assert sub.history == [(T0, [[1.0, 2.0], False]), (T0, [[2.0, 3.0], False])]

@@ -8,7 +8,6 @@ otherwise), which asks the invalidation index whom they concern and tells those 
 from __future__ import annotations
 
 import itertools
-import time
 from typing import TYPE_CHECKING, Any, Callable
 
 from convex_py._functions import ConvexFunction
@@ -88,9 +87,9 @@ class LiveQueries:
         self.counter = itertools.count()
         self.watches = 0
         self.runs = 0  # executions of watched queries, first runs included
-        # A commit timestamp in nanoseconds, strictly increasing, on the real clock so that a
-        # restarted server (with --db) continues past what its clients saw before.
-        self.ts = time.time_ns()
+        # The timestamp of the last commit seen (the store's commit timestamps, ns on the clock:
+        # real time in the dev server, so a restarted server continues past what clients saw).
+        self.ts = runtime.store.snapshot_ts()
 
     @classmethod
     def of(cls, runtime: "Runtime") -> "LiveQueries":
@@ -110,7 +109,7 @@ class LiveQueries:
             return watch
 
     def next_ts(self) -> int:
-        self.ts = ts = max(self.ts + 1, time.time_ns())
+        self.ts = ts = max(self.ts + 1, self.runtime.store.next_commit_ts())
         return ts
 
     def _reindex(self, watch: Watch, reads: FrozenReads) -> None:
