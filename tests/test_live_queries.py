@@ -402,3 +402,14 @@ def test_a_page_depends_on_its_range_only() -> None:
     assert sub.runs == 1
     t.mutation(api.items.remove, {"id": first})
     assert sub.history == [(T0, [[1.0, 2.0], False]), (T0, [[2.0, 3.0], False])]
+
+
+def test_a_live_list_of_runtime_crons_follows_registrations() -> None:
+    t = ConvexEmulator("fixtures/runtime_crons", start_time=START)
+    listed = t.subscribe(api.schedules.list_all)
+    heartbeat = t.subscribe(api.schedules.get, {"name": "heartbeat"})
+    t.mutation(api.schedules.start_heartbeat)
+    assert [row["name"] for row in listed.value] == ["heartbeat"] and len(listed.history) == 2
+    assert heartbeat.value["name"] == "heartbeat" and heartbeat.value["paused"] is False
+    t.mutation(api.schedules.pause, {"name": "heartbeat"})
+    assert heartbeat.value["paused"] is True and len(heartbeat.history) == 3
