@@ -169,6 +169,10 @@ class SyncSession:
                 except RequestError as exc:
                     await self._fatal(str(exc))
                     return
+                except Exception as exc:  # a bug of ours: this connection ends, the server goes on
+                    self.server.log(f"sync protocol error: {type(exc).__name__}: {exc}")
+                    await self._fatal(f"Internal error: {type(exc).__name__}")
+                    return
         finally:
             self.closed = True
             syncer.cancel()
@@ -351,7 +355,12 @@ class SyncSession:
             self.wake.clear()
             if self.mutations_in_flight:
                 continue  # woken again once its answer is sent
-            transition = self._transition()
+            try:
+                transition = self._transition()
+            except Exception as exc:  # a bug of ours: end this connection (the client reconnects)
+                self.server.log(f"sync protocol error: {type(exc).__name__}: {exc}")
+                await self._fatal(f"Internal error: {type(exc).__name__}")
+                return
             if transition is not None:
                 await self._send(transition)
 
