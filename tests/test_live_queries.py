@@ -413,3 +413,14 @@ def test_a_live_list_of_runtime_crons_follows_registrations() -> None:
     assert heartbeat.value["name"] == "heartbeat" and heartbeat.value["paused"] is False
     t.mutation(api.schedules.pause, {"name": "heartbeat"})
     assert heartbeat.value["paused"] is True and len(heartbeat.history) == 3
+
+
+def test_a_dropped_subscription_stops_following() -> None:
+    t = make()
+    sub = t.subscribe(api.items.by_key, {"key": "a"})
+    live = t._runtime.live
+    assert live.watches == 1
+    del sub
+    assert live.watches == 0 and t.store.write_observer is None  # mutations pay nothing again
+    t.mutation(api.items.put, {"key": "a", "n": 1})
+    assert live.runs == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from convex_py._values import values_equal
@@ -25,7 +26,17 @@ class Subscription:
     def __init__(self, hub: LiveQueries, path: str, fn: Any, args: Any, identity: Any, clock: Any) -> None:
         self._clock = clock
         self.history: list[tuple[float, Any]] = []
-        self._watch = watch = hub.watch(path, fn, args, identity, self._invalidated)
+        me = weakref.ref(self)  # the hub does not keep a subscription alive: dropping it closes it
+
+        def invalidated(watch: Watch) -> None:
+            subscription = me()
+            if subscription is None:
+                watch.close()
+            else:
+                subscription._invalidated(watch)
+
+        self._watch = watch = hub.watch(path, fn, args, identity, invalidated)
+        weakref.finalize(self, watch.close)
         try:
             result = watch.run()
         except BaseException:
