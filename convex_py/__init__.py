@@ -5,7 +5,16 @@ schema, function references and errors. It knows nothing about how functions
 run; that is the `emulator` package's job.
 """
 
+from ._components import (
+    AppDefinition,
+    ComponentDefinition,
+    FunctionHandle,
+    create_function_handle,
+    define_app,
+    define_component,
+)
 from ._crons import CronJobs, cron_jobs
+from . import components  # references into components (and the components shipped with convex-py)
 from ._env import env
 from ._functions import (
     ConvexFunction,
@@ -27,7 +36,10 @@ from .errors import ConvexError
 __version__ = "0.1.0"
 
 __all__ = [
+    "AppDefinition",
     "CommitTsPlaceholder",
+    "ComponentDefinition",
+    "FunctionHandle",
     "ConvexError",
     "CronJobs",
     "ConvexFunction",
@@ -44,7 +56,11 @@ __all__ = [
     "Validator",
     "action",
     "api",
+    "components",
+    "create_function_handle",
     "cron_jobs",
+    "define_app",
+    "define_component",
     "define_schema",
     "define_table",
     "env",

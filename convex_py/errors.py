@@ -75,6 +75,11 @@ class FunctionKindError(ConvexPyError):
     """A function called in a way its kind does not allow (e.g. a query via `mutation`)."""
 
 
+class ComponentError(ConvexPyError, ValueError):
+    """A component defined, installed or reached wrongly (a name used twice, an unknown
+    component, a bad function handle)."""
+
+
 class ReadOnlyError(ConvexPyError):
     """A write attempted from a query (or another read-only context)."""
 

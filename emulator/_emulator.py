@@ -8,11 +8,13 @@ from types import MappingProxyType
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
+from convex_py._components import ComponentReference, is_handle
 from convex_py._env import current_env
 from convex_py._functions import ConvexFunction
 from convex_py._schema import SchemaDefinition
 
-from .app import App
+from .app import App, find_convex_dir
+from .components import Components, app_definition
 from .clock import Clock, to_ms
 from convex_py._values import clone
 from .limits import Limits
@@ -60,6 +62,9 @@ class _Caller:
             if kind == "mutation":
                 return runtime.run_mutation(INLINE_PATH, fn, None, self._identity)
             return runtime.run_action(INLINE_PATH, fn, None, self._identity)
+        if ref.__class__ is ComponentReference or is_handle(ref):
+            # From the test itself: the identity goes along (it crosses no component boundary).
+            return runtime._components().call(kind, ref, args, self._identity, top_level=True)
         return runtime.call(kind, ref, args, self._identity)
 
     def query(self, ref: Any, args: dict[str, Any] | None = None) -> Any:
@@ -171,6 +176,11 @@ class ConvexEmulator(_Caller):
         self._runtime.storage = FileStorage(self.store, self.clock, self._runtime.lock)
         self._http = HttpActions(self._runtime, self._scheduler.executions)
         self._crons.deploy(self.app.crons)
+        self._components: Components | None = None
+        if app is not None:
+            definition = app_definition(find_convex_dir(app))
+            if definition is not None and definition.uses:
+                self._component_tree().install(definition)
         # Not _Caller.__init__: the emulator must not refer to itself, so that dropping the
         # last reference frees it (and its documents) at once instead of at the next full GC.
         self._identity = None
@@ -194,6 +204,21 @@ class ConvexEmulator(_Caller):
         variables[name] = value
 
     setEnv = set_env
+
+    # --- components ---------------------------------------------------------------
+
+    def _component_tree(self) -> Components:
+        if self._components is None:
+            self._components = Components(self._runtime, self._scheduler)
+        return self._components
+
+    def register_component(self, name: str, folder: Any) -> None:
+        """Install the component in `folder` (its `convex_config.py`, `schema.py` and modules; or its
+        `define_component(...)` value) as `name`, as `app.use(component, name=name)` would:
+        `components.<name>...` then reaches it."""
+        self._component_tree().add(name, folder)
+
+    registerComponent = register_component
 
     # --- identity ---------------------------------------------------------------
 
@@ -277,9 +302,11 @@ class ConvexEmulator(_Caller):
         except Exception:  # a half-built emulator, or interpreter shutdown
             pass
 
-    def scheduled_functions(self, state: str | None = None) -> list[dict[str, Any]]:
-        """The `_scheduled_functions` documents (optionally only those in `state`), oldest first."""
-        docs = self.store.tables[JOBS].in_creation_order()
+    def scheduled_functions(self, state: str | None = None, *, component: str | None = None) -> list[dict[str, Any]]:
+        """The `_scheduled_functions` documents (optionally only those in `state`), oldest first;
+        with `component="name"`, that component's own (`"parent/child"` for a nested one)."""
+        store = self.store if not component else self._component_tree().node(component).store
+        docs = store.tables[JOBS].in_creation_order()
         return [clone(doc) for doc in docs if state is None or doc["state"]["kind"] == state]
 
     def cron_runs(self, name: str | None = None) -> list[dict[str, Any]]:

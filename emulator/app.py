@@ -39,10 +39,25 @@ def find_convex_dir(app: str | Path) -> Path:
     raise AppLoadError(f"App folder {str(app)!r} has no convex/ folder and no Python modules.")
 
 
+CONFIG_FILE = "convex_config.py"  # a folder's components (define_app / define_component), not a module
+
+
+def _in_component(convex_dir: Path, rel: Path) -> bool:
+    """True if `rel` sits in a subfolder holding a `convex_config.py`: a component, not app modules."""
+    folder = convex_dir
+    for part in rel.parts[:-1]:
+        folder = folder / part
+        if (folder / CONFIG_FILE).is_file():
+            return True
+    return False
+
+
 def _module_files(convex_dir: Path) -> Iterable[tuple[str, Path]]:
     for file in sorted(convex_dir.rglob("*.py")):
         rel = file.relative_to(convex_dir)
         if any(part.startswith(("__", ".")) or part == "_generated" for part in rel.parts):
+            continue
+        if rel.as_posix() == CONFIG_FILE or (len(rel.parts) > 1 and _in_component(convex_dir, rel)):
             continue
         if rel.name in _SKIPPED_FILES or rel.name.startswith("test_") or rel.stem.endswith("_test"):
             continue
@@ -62,9 +77,14 @@ def _import_error(module_path: str, file: Path, exc: BaseException) -> AppLoadEr
     return AppLoadError(f"Failed to import convex/{module_path}.py{line}: {about}{type(exc).__name__}: {exc}")
 
 
+def package_name(convex_dir: Path) -> str:
+    """The import name of a `convex/` folder's package (its modules are its submodules)."""
+    return "_convex_app_" + hashlib.sha1(str(convex_dir).encode()).hexdigest()[:12]
+
+
 def import_app_modules(convex_dir: Path) -> dict[str, types.ModuleType]:
     """Import every module of a `convex/` folder as one package (so relative imports work)."""
-    package = "_convex_app_" + hashlib.sha1(str(convex_dir).encode()).hexdigest()[:12]
+    package = package_name(convex_dir)
     if package not in sys.modules:
         init = convex_dir / "__init__.py"
         if init.exists():

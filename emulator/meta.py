@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from convex_py._components import current_component
+
 from convex_py.errors import UnsupportedInFunctionError
 
 from ._aliases import with_camel_case_aliases
@@ -25,11 +27,11 @@ if TYPE_CHECKING:
 DEPLOYMENT = {"name": "test", "region": None, "class": "s16"}
 
 
-def function_metadata(path: str, fn: "ConvexFunction") -> dict[str, Any]:
-    """`{name, componentPath, type, visibility}` as Convex reports them."""
+def function_metadata(path: str, fn: "ConvexFunction", component: str = "") -> dict[str, Any]:
+    """`{name, componentPath, type, visibility}` as Convex reports them (`component`: the path of
+    the component the function belongs to, "" for the app's own)."""
     if path.startswith("<"):  # an inline test function (t.run / t.query(lambda ctx: ...))
         return {"name": "inline", "componentPath": "", "type": fn.kind, "visibility": "public"}
-    component = ""
     name = path
     if name.endswith(":default"):  # Convex strips a default export's name (and the module's .js)
         name = name[: -len(":default")]
@@ -70,20 +72,22 @@ class RequestInfo:
 class ActionMeta:
     """`ctx.meta` of an action."""
 
-    __slots__ = ("_path", "_fn", "_request", "_async")
+    __slots__ = ("_path", "_fn", "_request", "_async", "_component")
 
     def __init__(self, path: str, fn: "ConvexFunction", request: Any, is_async: bool) -> None:
         self._path = path
         self._fn = fn
         self._request = request  # a RequestInfo, or a function making it on first use
         self._async = is_async
+        node = current_component.get()  # made while the action runs: its component's node
+        self._component = "" if node is None else node.path
 
     def _ret(self, value: Any) -> Any:
         return Ready(value) if self._async else value
 
     def get_function_metadata(self) -> Any:
         """`{"name", "componentPath", "type", "visibility"}` of the running function."""
-        return self._ret(function_metadata(self._path, self._fn))
+        return self._ret(function_metadata(self._path, self._fn, self._component))
 
     def get_deployment_metadata(self) -> Any:
         """`{"name", "region", "class"}` of the deployment."""
@@ -112,6 +116,7 @@ class QueryMeta(ActionMeta):
     def __init__(self, path: str, fn: "ConvexFunction", tx: Any, is_async: bool) -> None:
         super().__init__(path, fn, None, is_async)
         self._tx = tx
+        self._component = tx.runtime.component_path
 
     def get_transaction_metrics(self) -> Any:
         """Documents, bytes, index ranges and scheduled functions used so far, and what remains of each."""

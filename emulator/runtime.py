@@ -16,11 +16,13 @@ import time
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any, Callable, Coroutine
 
+from convex_py._components import HANDLE_PREFIX, ComponentReference, FunctionHandle
 from convex_py._env import current_env
 from convex_py._functions import ConvexFunction
 from convex_py._values import copy_value
 from convex_py.errors import (
     ArgumentValidationError,
+    ComponentError,
     FunctionKindError,
     InvalidValueError,
     LimitExceededError,
@@ -159,8 +161,19 @@ def make_identity(identity: dict[str, Any] | None) -> dict[str, Any] | None:
     return filled
 
 
+def _foreign(ref: Any) -> bool:
+    """True for a reference into another component: `components.x...` or a function handle."""
+    cls = ref.__class__
+    return cls is ComponentReference or cls is FunctionHandle or (cls is str and ref.startswith(HANDLE_PREFIX))
+
+
 class Runtime:
     """Runs functions of one app against one store and clock."""
+
+    # Components (emulator.components): the component this runtime runs (its node in the tree of
+    # installed components), None for an app without any; its path, "" for the app itself.
+    component: Any = None
+    component_path = ""
 
     def __init__(self, app: App, store: Store, clock: "Clock", limits: Limits) -> None:
         self.app = app
@@ -301,7 +314,18 @@ class Runtime:
         finally:
             tx.paginated, tx.limits, tx.function = saved
 
+    def _components(self) -> Any:
+        node = self.component
+        if node is None:
+            raise ComponentError(
+                "This app has no components: install one with app.use(...) in convex/convex_config.py, "
+                "or t.register_component(name, folder) in a test."
+            )
+        return node
+
     def nested_query(self, ref: Any, args: Any, identity: Any, tx: Transaction) -> Any:
+        if _foreign(ref):
+            return self._components().nested("query", ref, args, identity, tx)
         path, fn = self.resolve("query", ref)
         return self._query_in(path, fn, args, identity, tx)
 
@@ -359,6 +383,8 @@ class Runtime:
                 return result
 
     def nested_mutation(self, ref: Any, args: Any, identity: Any, tx: Transaction) -> Any:
+        if _foreign(ref):
+            return self._components().nested("mutation", ref, args, identity, tx)
         path, fn = self.resolve("mutation", ref)
         store = self.store
         point = store.savepoint()
@@ -421,6 +447,8 @@ class Runtime:
 
     def action_coroutine(self, ref: Any, args: Any, identity: Any, transaction_limits: dict[str, int] | None = None,
                          request: RequestInfo | None = None) -> Coroutine[Any, Any, Any]:
+        if _foreign(ref):
+            return self._components().action_coroutine(ref, args, identity, transaction_limits)
         path, fn = self.resolve("action", ref)
         return self._action_async(path, fn, args, identity, None, transaction_limits, request)
 
@@ -429,6 +457,8 @@ class Runtime:
     def call(self, kind: str, ref: Any, args: Any, identity: Any, transaction_limits: dict[str, int] | None = None,
              request: RequestInfo | None = None) -> Any:
         """A top-level call of a function by reference, as a client (or an action) makes it."""
+        if _foreign(ref):
+            return self._components().call(kind, ref, args, identity, transaction_limits)
         path, fn = self.resolve(kind, ref)
         if kind == "query":
             return self.run_query(path, fn, args, identity, transaction_limits, request)

@@ -177,6 +177,11 @@ class Scheduler:
         # function's log lines to its log (`log_context(path)`, a context manager).
         self.action_runner: Callable[..., None] | None = None
         self.log_context: Callable[[str], Any] | None = None
+        # Components (emulator.components): where each job that is not the app's own lives (a
+        # `JobHome`: the store holding its row, the runtime running it), and how a reference the
+        # app schedules into a component is resolved. Both stay empty for an app without components.
+        self.homes: dict[Any, Any] = {}
+        self.router: Callable[[Any], tuple[str, Any]] | None = None
 
     # --- scheduling ------------------------------------------------------------
 
@@ -206,13 +211,24 @@ class Scheduler:
             self._paths[key] = path
         return path
 
-    def schedule(self, facade: SchedulerFacade, when: float, ref: Any, args: Any) -> Any:
+    def check_when(self, when: float) -> None:
         now = self.clock.now
         if not -FIVE_YEARS_MS <= when - now <= FIVE_YEARS_MS:
             if when > now:
                 raise SchedulerError(f"Scheduled time {when} is more than 5 years in the future")
             raise SchedulerError(f"Scheduled time {when} is more than 5 years in the past")
-        path = self._path(ref)
+
+    def schedule(self, facade: SchedulerFacade, when: float, ref: Any, args: Any) -> Any:
+        self.check_when(when)
+        router = self.router
+        if router is None:
+            return self.enqueue(facade, when, self._path(ref), args, None)
+        path, home = router(ref)
+        return self.enqueue(facade, when, path, args, home)
+
+    def enqueue(self, facade: SchedulerFacade, when: float, path: str, args: Any, home: Any) -> Any:
+        """Write the job's row (in `home.store`, or the app's when `home` is None) and queue it."""
+        now = self.clock.now
         if args is None:
             args = {}
         elif type(args) is not dict:
@@ -227,11 +243,13 @@ class Scheduler:
         if (budget.functions_scheduled > limits.max_functions_scheduled
                 or budget.scheduled_args_bytes > limits.max_scheduled_args_bytes):
             _over_scheduling_limits(budget, limits)
-        store = self.store
+        store = self.store if home is None else home.store
         body = {"name": path, "args": [copied], "scheduledTime": when, "state": _PENDING}
         if facade._tx is not None:
             # Written in the caller's transaction; the store hands the job over on commit.
             job_id = store.insert_system(JOBS, body)
+            if home is not None:
+                self.homes[job_id] = home
             store.new_jobs.append((when, job_id))
             return job_id
         canceled = facade._job_id is not None and self._state(facade._job_id) == "canceled"
@@ -240,6 +258,8 @@ class Scheduler:
             body["completedTime"] = now
         with self.runtime.lock:
             job_id = store.insert_system(JOBS, body)
+            if home is not None:
+                self.homes[job_id] = home
             if canceled:
                 self._push(now + RETENTION_MS, CLEANUP, job_id)
             else:
@@ -280,25 +300,43 @@ class Scheduler:
         heapq.heappush(self.heap, (when, next(self._order), kind, payload))
 
     def _job(self, job_id: Any) -> dict[str, Any] | None:
+        homes = self.homes
+        if homes:
+            home = homes.get(job_id)
+            if home is not None:
+                return home.store.tables[JOBS].docs.get(job_id)
         return self.store.tables[JOBS].docs.get(job_id)
+
+    def _store_of(self, job_id: Any) -> Any:
+        """The store holding a job's row: the app's, or a component's."""
+        home = self.homes.get(job_id) if self.homes else None
+        return self.store if home is None else home.store
+
+    def _runtime_of(self, job_id: Any) -> Any:
+        """The runtime a job runs in: the app's, or a component's."""
+        home = self.homes.get(job_id) if self.homes else None
+        return self.runtime if home is None else home.runtime
 
     def _state(self, job_id: Any) -> str | None:
         job = self._job(job_id)
         return None if job is None else job["state"]["kind"]
 
-    def cancel(self, job_id: Any, *, in_transaction: bool) -> None:
+    def cancel(self, job_id: Any, *, in_transaction: bool, store: Any = None) -> None:
+        """Cancel a job whose row is in `store` (the app's when None): a component sees only its own."""
         if not isinstance(job_id, str) or as_id(job_id, JOBS) is None:
             raise InvalidIdError(
                 "Invalid scheduled function ID. The ID must be an ID on the '_scheduled_functions' table."
             )
         with self.runtime.lock:
             job = self._job(job_id)
-            if job is None:
+            if job is None or self._store_of(job_id) is not (self.store if store is None else store):
                 return
             kind = job["state"]["kind"]
             if kind in ("pending", "inProgress"):
                 now = self.clock.now
-                self.store.update_system(JOBS, job_id, {"state": {"kind": "canceled"}, "completedTime": now})
+                self._store_of(job_id).update_system(
+                    JOBS, job_id, {"state": {"kind": "canceled"}, "completedTime": now}
+                )
 
                 def canceled() -> None:
                     if kind == "pending":
@@ -310,7 +348,7 @@ class Scheduler:
                 else:
                     canceled()
             elif kind in ("success", "failed"):
-                fn = self.runtime.app.functions.get(job["name"])
+                fn = self._runtime_of(job_id).app.functions.get(job["name"])
                 if fn is not None and fn.kind == "action":
                     raise SchedulerError(
                         f"Cannot cancel scheduled function {job_id}: the action {job['name']} has already "
@@ -397,11 +435,13 @@ class Scheduler:
         job = self._job(job_id)
         if job is not None and job["state"]["kind"] in ("success", "failed", "canceled"):
             with self.runtime.lock:
-                self.store.delete_system(JOBS, job_id)
+                self._store_of(job_id).delete_system(JOBS, job_id)
+                if self.homes:
+                    self.homes.pop(job_id, None)
 
     def _finish(self, job_id: Any, state: dict[str, Any]) -> None:
         now = self.clock.now
-        self.store.update_system(JOBS, job_id, {"state": state, "completedTime": now})
+        self._store_of(job_id).update_system(JOBS, job_id, {"state": state, "completedTime": now})
         self._push(now + RETENTION_MS, CLEANUP, job_id)
 
     def _run_job(self, job_id: Any) -> bool:
@@ -423,7 +463,7 @@ class Scheduler:
                 )
         path = job["name"]
         args = job["args"][0]
-        fn = self.runtime.app.functions.get(path)
+        fn = self._runtime_of(job_id).app.functions.get(path)
         previous = self._running_generation
         self._running_generation = generation
         try:
@@ -445,11 +485,12 @@ class Scheduler:
         return True
 
     def _run_mutation_job(self, job_id: Any, path: str, fn: ConvexFunction, args: Any) -> None:
-        runtime = self.runtime
+        runtime = self._runtime_of(job_id)
+        rows = self._store_of(job_id)
 
         def mark_success(tx: "Transaction") -> None:
             now = self.clock.now
-            self.store.update_system(JOBS, job_id, {"state": {"kind": "success"}, "completedTime": now})
+            rows.update_system(JOBS, job_id, {"state": {"kind": "success"}, "completedTime": now})
             self.store.after_commit(lambda: self._push(now + RETENTION_MS, CLEANUP, job_id))
 
         try:
@@ -470,7 +511,7 @@ class Scheduler:
 
     def _run_action_job(self, job_id: Any, path: str, fn: ConvexFunction, args: Any) -> None:
         with self.runtime.lock:
-            self.store.update_system(JOBS, job_id, {"state": {"kind": "inProgress"}})
+            self._store_of(job_id).update_system(JOBS, job_id, {"state": {"kind": "inProgress"}})
         if self.interrupts_pending > 0:
             self.interrupts_pending -= 1
             self._settle_action(job_id, path, TransientError(TRANSIENT_ACTION_ERROR), self.clock.now)
@@ -488,7 +529,7 @@ class Scheduler:
         if self.action_runner is not None:
             self.action_runner(path, fn, args, job_id, on_done)
             return
-        runtime = self.runtime
+        runtime = self._runtime_of(job_id)
         if not fn.is_async:
             try:
                 runtime.run_action(path, fn, args, None, job_id=job_id)
@@ -606,6 +647,7 @@ class Scheduler:
                 "time": now if started is None else started,
                 "completedTime": now,
                 "function": path,
+                "component": self._runtime_of(job_id).component_path if self.homes else "",
                 "kind": kind,
                 "source": source,
                 "outcome": outcome,

@@ -1,0 +1,153 @@
+"""The work pool's loop: enqueue, start what fits under `maxParallelism`, complete (retry with
+backoff, or call `onComplete`), cancel, status.
+
+Retries wait `initialBackoffMs * base ** (attempts - 1)` after a failed attempt, exactly
+*(ours: Convex's workpool multiplies by a random jitter in [0.5, 1.5) and rounds to 100 ms
+segments; the emulator's waits are exact, so tests can assert the times)*.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from convex_py import internal, internal_mutation, mutation, query, v
+
+DEFAULT_MAX_PARALLELISM = 10
+
+retry_behavior = v.object({"maxAttempts": v.number(), "initialBackoffMs": v.number(), "base": v.number()})
+result_validator = v.union(
+    v.object({"kind": v.literal("success"), "returnValue": v.any()}),
+    v.object({"kind": v.literal("failed"), "error": v.string()}),
+    v.object({"kind": v.literal("canceled")}),
+)
+config_args = v.object({"maxParallelism": v.optional(v.number())})
+
+
+def _now() -> float:
+    return time.time() * 1000
+
+
+def _max_parallelism(ctx: Any, config: dict[str, Any] | None) -> int:
+    row = ctx.db.query("globals").first()
+    wanted = (config or {}).get("maxParallelism")
+    if wanted is not None:
+        if row is None:
+            ctx.db.insert("globals", {"maxParallelism": wanted})
+        elif row["maxParallelism"] != wanted:
+            ctx.db.patch(row["_id"], {"maxParallelism": wanted})
+        return wanted
+    return DEFAULT_MAX_PARALLELISM if row is None else row["maxParallelism"]
+
+
+def kick(ctx: Any, config: dict[str, Any] | None = None) -> None:
+    """Start the due pending work that fits, and keep one wake-up at the next due time."""
+    limit = _max_parallelism(ctx, config)
+    now = _now()
+    running = len(ctx.db.query("work").with_index("state", lambda q: q.eq("state", "running")).collect())
+    due = ctx.db.query("work").with_index("state", lambda q: q.eq("state", "pending").lte("runAt", now))
+    for work in due.take(max(0, limit - running)):
+        ctx.db.patch(work["_id"], {"state": "running"})
+        worker = internal.worker.run_action if work["fnType"] == "action" else internal.worker.run_mutation
+        ctx.scheduler.run_after(0, worker, {"workId": work["_id"]})
+    later = ctx.db.query("work").with_index("state", lambda q: q.eq("state", "pending").gt("runAt", now)).first()
+    wake = ctx.db.query("loop").first()
+    if later is None or (wake is not None and wake["at"] <= later["runAt"]):
+        return
+    job_id = ctx.scheduler.run_at(later["runAt"], internal.lib.loop, {})
+    if wake is not None:
+        ctx.scheduler.cancel(wake["jobId"])
+        ctx.db.patch(wake["_id"], {"jobId": job_id, "at": later["runAt"]})
+    else:
+        ctx.db.insert("loop", {"jobId": job_id, "at": later["runAt"]})
+
+
+@internal_mutation
+def loop(ctx, args):
+    wake = ctx.db.query("loop").first()
+    if wake is not None and wake["at"] <= _now():
+        ctx.db.delete(wake["_id"])
+    kick(ctx)
+
+
+@mutation(args={
+    "fnHandle": v.string(), "fnName": v.string(), "fnArgs": v.any(),
+    "fnType": v.union(v.literal("action"), v.literal("mutation"), v.literal("query")),
+    "runAt": v.number(), "retryBehavior": v.optional(retry_behavior),
+    "onComplete": v.optional(v.object({"fnHandle": v.string(), "context": v.optional(v.any())})),
+    "config": config_args,
+}, returns=v.string())
+def enqueue(ctx, args):
+    item = {key: value for key, value in args.items() if key != "config"}
+    item.update({"runAt": max(args["runAt"], _now()), "attempts": 0, "state": "pending"})
+    work_id = ctx.db.insert("work", item)
+    kick(ctx, args["config"])
+    return work_id
+
+
+def finish(ctx: Any, work: dict[str, Any], result: dict[str, Any]) -> None:
+    """The work is over: call its `onComplete` (its failure is logged, as Convex's), drop its row."""
+    on_complete = work.get("onComplete")
+    ctx.db.delete(work["_id"])
+    if on_complete is not None:
+        payload: dict[str, Any] = {"workId": work["_id"], "result": result}
+        if "context" in on_complete:
+            payload["context"] = on_complete["context"]
+        else:
+            payload["context"] = None
+        try:
+            ctx.run_mutation(on_complete["fnHandle"], payload)
+        except Exception as exc:  # noqa: BLE001 (Convex's workpool logs and moves on)
+            print(f"[workpool] onComplete for {work['_id']} failed: {exc}")
+
+
+@internal_mutation(args={"workId": v.string(), "result": result_validator})
+def complete(ctx, args):
+    work = ctx.db.get(ctx.db.normalize_id("work", args["workId"]))
+    if work is None:
+        return
+    result = args["result"]
+    attempts = work["attempts"] + 1
+    retry = work.get("retryBehavior")
+    if result["kind"] == "failed" and retry is not None and attempts < retry["maxAttempts"]:
+        if work.get("canceled"):
+            finish(ctx, work, {"kind": "canceled"})
+        else:
+            backoff = retry["initialBackoffMs"] * retry["base"] ** (attempts - 1)
+            ctx.db.patch(work["_id"], {"attempts": attempts, "state": "pending", "runAt": _now() + backoff})
+    else:
+        finish(ctx, work, result)
+    kick(ctx)
+
+
+@mutation(args={"id": v.string(), "config": v.optional(config_args)})
+def cancel(ctx, args):
+    work_id = ctx.db.normalize_id("work", args["id"])
+    work = None if work_id is None else ctx.db.get(work_id)
+    if work is None:
+        return
+    if work["state"] == "pending":
+        finish(ctx, work, {"kind": "canceled"})
+    else:  # running: it ends, but is not retried
+        ctx.db.patch(work["_id"], {"canceled": True})
+    kick(ctx, args.get("config"))
+
+
+@mutation(args={"config": v.optional(config_args)})
+def cancel_all(ctx, args):
+    for work in ctx.db.query("work").collect():
+        if work["state"] == "pending":
+            finish(ctx, work, {"kind": "canceled"})
+        else:
+            ctx.db.patch(work["_id"], {"canceled": True})
+    kick(ctx, args.get("config"))
+
+
+@query(args={"id": v.string()})
+def status(ctx, args):
+    work_id = ctx.db.normalize_id("work", args["id"])
+    work = None if work_id is None else ctx.db.get(work_id)
+    if work is None:
+        return {"state": "finished"}
+    return {"state": work["state"], "previousAttempts": work["attempts"]}
+
