@@ -424,3 +424,14 @@ def test_a_dropped_subscription_stops_following() -> None:
     assert live.watches == 0 and t.store.write_observer is None  # mutations pay nothing again
     t.mutation(api.items.put, {"key": "a", "n": 1})
     assert live.runs == 1
+
+
+def test_a_live_query_follows_what_it_reads_inside_a_component() -> None:
+    from convex_py import components
+
+    t = ConvexEmulator("fixtures/counters", start_time=START)
+    sub = t.subscribe(internal.calls.direct_call2)  # ctx.run_query(components.counter.public.count)
+    t.mutation(components.counter.public.add, {"name": "pennies", "count": 5})  # another name: not read
+    assert sub.runs == 1
+    t.mutation(components.counter.public.add, {"name": "beans", "count": 3})
+    assert sub.history == [(T0, 0), (T0, 3)]
