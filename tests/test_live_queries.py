@@ -24,7 +24,8 @@ T0 = 1893456000000.0  # 2030-01-01T00:00:00Z
 START = "2030-01-01T00:00:00Z"
 
 SCHEMA = define_schema(
-    {"items": define_table({"key": v.string(), "n": v.number(), "note": v.optional(v.string())}).index("by_key", ["key"])}
+    {"items": define_table({"key": v.string(), "n": v.number(), "note": v.optional(v.string())})
+     .index("by_key", ["key"])}
 )
 
 
@@ -381,7 +382,8 @@ def test_the_interval_index_matches_a_brute_force_search() -> None:
 def test_a_live_search_follows_writes_to_its_table() -> None:
     t = ConvexEmulator("fixtures/search", start_time=START)
     sub = t.subscribe(api.messages.search, {"text": "ramen"})
-    t.mutation(api.messages.send, {"author": "ada", "channel": "#food", "body": "ramen tonight?", "embedding": [0.0] * 8})
+    t.mutation(api.messages.send,
+               {"author": "ada", "channel": "#food", "body": "ramen tonight?", "embedding": [0.0] * 8})
     assert sub.history == [(T0, []), (T0, ["ramen tonight?"])]
 
 

@@ -1,4 +1,4 @@
-"""Live queries through Convex's official clients: npm `convex` (under Node) and PyPI `convex` over the sync protocol."""
+"""Live queries through Convex's official clients over the sync protocol: npm `convex` (Node) and PyPI `convex`."""
 
 from __future__ import annotations
 
@@ -180,7 +180,8 @@ def test_the_chat_page_shows_live_messages(node_modules) -> None:  # noqa: F811
             assert read() == {"list": ["ada: hello", "ada: from the scheduler"]}
             process.stdin.write(json.dumps({"send": " "}) + "\n")  # refused: ConvexError data on the page
             process.stdin.flush()
-            assert read() == {"status": json.dumps({"code": "EMPTY_MESSAGE", "channel": "general"}, separators=(",", ":"))}
+            refused = json.dumps({"code": "EMPTY_MESSAGE", "channel": "general"}, separators=(",", ":"))
+            assert read() == {"status": refused}
             process.stdin.write(json.dumps({"exit": True}) + "\n")
             process.stdin.flush()
             process.wait(timeout=10)

@@ -82,8 +82,8 @@ def count_calls(ctx, args):
     return ctx.db.insert("calls", {})
 
 
-MODULES = {"kv": {"get": get, "everything": everything, "left": left, "right": right, "whoami": whoami, "strict": strict,
-                  "hidden": hidden, "put": put, "set_pair": set_pair, "count_calls": count_calls}}
+MODULES = {"kv": {"get": get, "everything": everything, "left": left, "right": right, "whoami": whoami,
+                  "strict": strict, "hidden": hidden, "put": put, "set_pair": set_pair, "count_calls": count_calls}}
 
 
 def ts(encoded: str) -> int:

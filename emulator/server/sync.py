@@ -391,7 +391,8 @@ class SyncSession:
                     if modification is not None:
                         modifications.append(modification)
             ts = self.hub.live.ts
-        if not modifications and not self.force and self.query_set == self.sent_query_set and self.identity_version == self.sent_identity:
+        unchanged = self.query_set == self.sent_query_set and self.identity_version == self.sent_identity
+        if not modifications and not self.force and unchanged:
             return None
         self.force = False
         start = {"querySet": self.sent_query_set, "identity": self.sent_identity, "ts": encode_ts(self.sent_ts)}
