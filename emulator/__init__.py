@@ -4,5 +4,6 @@ from . import _app_imports  # noqa: F401  (tests can import `convex.<module>` of
 from ._emulator import ConvexEmulator
 from .clock import ClockError
 from .limits import Limits
+from .live import Subscription
 
-__all__ = ["ClockError", "ConvexEmulator", "Limits"]
+__all__ = ["ClockError", "ConvexEmulator", "Limits", "Subscription"]

@@ -484,9 +484,13 @@ class QueryBuilder:
         if table is None:
             table = tx.store.tables.get(self._table_name)
             if table is None:
+                if tx.reads is not None:  # a live query: the table's first insert concerns it
+                    tx.reads.add_table(self._table_name)
                 return None, iter(())
         if self._search is not None:  # relevance order, after `start_after`, up to `end_at`
             tx.range_read()
+            if tx.reads is not None:  # a live search: any write to the table may change its hits
+                tx.reads.add_table(self._table_name)
             items = self._search.walk(table.docs, start_after)
             if end_at is not None:
                 items = takewhile(lambda item: item[0] <= end_at, items)
@@ -512,7 +516,10 @@ class QueryBuilder:
             elif end_at < maximum:
                 maximum, inclusive = end_at, (inclusive[0], True)
         tx.range_read()
-        return table, tx.store.scan(index, table.docs, minimum, maximum, inclusive, reverse, batch)
+        items = tx.store.scan(index, table.docs, minimum, maximum, inclusive, reverse, batch)
+        if tx.reads is not None:  # a live query: the range it walks, up to the last key it reaches
+            items = tx.reads.recorded(self._table_name, index_name, minimum, maximum, inclusive, reverse, items)
+        return table, items
 
     def _walk(
         self, start_after: tuple[Any, ...] | None = None, limit: int | None = None

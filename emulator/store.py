@@ -294,10 +294,13 @@ class Budget:
     """What one function execution (one transaction) has read, written and scheduled."""
 
     __slots__ = ("limits", "docs_read", "bytes_read", "index_ranges", "docs_written", "bytes_written",
-                 "functions_scheduled", "scheduled_args_bytes")
+                 "functions_scheduled", "scheduled_args_bytes", "reads")
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
+        # A live query's read set (emulator.live.ReadSet) while one records, else None: reads
+        # note what they touched in it (see Store.get, QueryBuilder._walk).
+        self.reads: Any = None
         self.docs_read = 0
         self.bytes_read = 0
         self.index_ranges = 0
@@ -346,6 +349,25 @@ class Budget:
             )
 
 
+def written(undo: list[tuple[Any, ...]]) -> list[tuple[Table, Any, Any]]:
+    """What a transaction's undo log wrote: (table, document before, document after) per
+    document, None for absent, read after the writes (an insert then a delete is no write)."""
+    first: dict[str, tuple[Table, Any]] = {}
+    for entry in undo:
+        if entry[0] == "insert":
+            doc_id, before = entry[2], None
+        else:
+            doc_id, before = entry[2]["_id"], entry[2]
+        if doc_id not in first:
+            first[doc_id] = (entry[1], before)
+    out = []
+    for doc_id, (table, before) in first.items():
+        after = table.docs.get(doc_id)
+        if before is not None or after is not None:
+            out.append((table, before, after))
+    return out
+
+
 class Store:
     """All tables of a deployment, and the undo log of the transaction under way."""
 
@@ -366,6 +388,9 @@ class Store:
         # `jobs_committed` on commit, forgotten with their savepoint on rollback.
         self.new_jobs: list[tuple[float, Id]] = []
         self.jobs_committed: Callable[[list[tuple[float, Id]]], None] | None = None
+        # Live queries (emulator.live) set this while anyone subscribes: it is handed what each
+        # commit wrote, as (table, old document or None, new document or None) triples.
+        self.write_observer: Callable[[list[tuple[Table, Any, Any]]], None] | None = None
         self.last_commit_ts = 0  # the last commit timestamp handed out (ctx.db.vars.commit_ts), ns
         if schema is not None:
             numbers: dict[int, str] = {}
@@ -493,6 +518,7 @@ class Store:
         """End the transaction: hand over its jobs and run its hooks, in the order they came."""
         hooks = self.on_commit
         jobs = self.new_jobs
+        undo = self.undo
         self.undo = None
         self.on_commit = []
         self.on_rollback = []
@@ -506,6 +532,8 @@ class Store:
             hook()
         if handover is not None and len(jobs) > handed:
             handover(jobs[handed:] if handed else jobs)
+        if self.write_observer is not None and undo:
+            self.write_observer(written(undo))
 
     def rollback(self) -> None:
         if self.undo is not None:
@@ -573,6 +601,8 @@ class Store:
         table.add(body, 100)
         if self.undo is not None:
             self.undo.append(("insert", table, doc_id))
+        elif self.write_observer is not None:
+            self.write_observer([(table, None, body)])
         return doc_id
 
     def update_system(self, table_name: str, doc_id: str, changes: dict[str, Any]) -> None:
@@ -583,6 +613,8 @@ class Store:
         table.swap(old, new, 100)
         if self.undo is not None:
             self.undo.append(("update", table, old, 100))
+        elif self.write_observer is not None:
+            self.write_observer([(table, old, new)])
 
     def delete_system(self, table_name: str, doc_id: str) -> None:
         table = self.tables[table_name]
@@ -592,6 +624,8 @@ class Store:
         table.remove(doc_id)
         if self.undo is not None:
             self.undo.append(("delete", table, old, 100))
+        elif self.write_observer is not None:
+            self.write_observer([(table, old, None)])
 
     def _existing(self, table: Table, doc_id: str, what: str) -> dict[str, Any]:
         doc = table.docs.get(doc_id)
@@ -651,6 +685,8 @@ class Store:
 
     def get(self, table: Table, doc_id: str, budget: Budget) -> dict[str, Any] | None:
         budget.range_read()
+        if budget.reads is not None:
+            budget.reads.get(table.name, doc_id)
         doc = table.docs.get(doc_id)
         if doc is None:
             return None
