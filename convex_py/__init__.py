@@ -30,7 +30,7 @@ from ._http import Headers, HttpAction, HttpRouter, Request, Response, http_acti
 from ._references import FunctionReference, api, get_function_name, internal
 from ._schema import SchemaDefinition, TableDefinition, define_schema, define_table
 from ._validators import Validator, v
-from ._values import UNSET, CommitTsPlaceholder, Id
+from ._values import UNSET, CommitTsPlaceholder, Id, get_convex_size, get_document_size
 from .errors import ConvexError
 
 __version__ = "0.1.0"
@@ -64,6 +64,8 @@ __all__ = [
     "define_schema",
     "define_table",
     "env",
+    "get_convex_size",
+    "get_document_size",
     "get_function_name",
     "http_action",
     "http_router",

@@ -279,9 +279,12 @@ def copy_value(value: Any, path: str = "", depth: int = 0, top_level: bool = Fal
             if t2 is str or t2 is Id:
                 out[k] = item
                 size += cost + 2 + (len(item) if item.isascii() else len(item.encode()))
-            elif t2 is float or t2 is bool or item is None:
+            elif t2 is float:
                 out[k] = item
                 size += cost + 9
+            elif t2 is bool or item is None:
+                out[k] = item
+                size += cost + 1
             else:
                 out[k], s = copy_value(item, f"{path}.{k}", depth + 1, False, limit)
                 size += cost + s
@@ -298,9 +301,12 @@ def copy_value(value: Any, path: str = "", depth: int = 0, top_level: bool = Fal
             if t2 is str or t2 is Id:
                 out_list.append(item)
                 size += 2 + (len(item) if item.isascii() else len(item.encode()))
-            elif t2 is float or t2 is bool or item is None:
+            elif t2 is float:
                 out_list.append(item)
                 size += 9
+            elif t2 is bool or item is None:
+                out_list.append(item)
+                size += 1
             else:
                 c, s = copy_value(item, f"{path}[{i}]", depth + 1, False, limit)
                 out_list.append(c)
@@ -320,6 +326,28 @@ def copy_value(value: Any, path: str = "", depth: int = 0, top_level: bool = Fal
         f"{type(value).__name__} {value!r}{_describe_path(path)} is not a supported Convex type "
         "(None, int, float, bool, str, bytes, list, dict)."
     )
+
+
+SYSTEM_FIELD_ID_SIZE = 38  # `_id` with a 32-character id: 3 + 1 + 2 + 32, as Convex estimates it
+SYSTEM_FIELD_CREATION_TIME_SIZE = 23  # `_creationTime` and its float64: 13 + 1 + 9
+
+
+def get_convex_size(value: Any) -> int:
+    """The size in bytes Convex counts for a value (`getConvexSize` of `convex/values`); `UNSET` is 0."""
+    if value is UNSET:
+        return 0
+    return copy_value(value)[1]
+
+
+def get_document_size(document: dict[str, Any]) -> int:
+    """The size Convex counts for a document (`getDocumentSize`): with its `_id` and `_creationTime`,
+    estimated when they are not there yet. This is what `get_transaction_metrics` adds up."""
+    size = get_convex_size(document)
+    if document.get("_id", UNSET) is UNSET:
+        size += SYSTEM_FIELD_ID_SIZE
+    if document.get("_creationTime", UNSET) is UNSET:
+        size += SYSTEM_FIELD_CREATION_TIME_SIZE
+    return size
 
 
 def clone(value: Any) -> Any:

@@ -208,3 +208,10 @@ class StorageError(ConvexPyError, ValueError):
 
 class StorageNotFoundError(StorageError, LookupError):
     """`ctx.storage.delete` of a file that does not exist (Convex: "storage id ... not found")."""
+
+
+# --- The wall clock (tests) ---------------------------------------------------------
+
+
+class WallClockError(ConvexPyError, RuntimeError):
+    """The wall clock cannot be held at the virtual time (unknown backend, or another freezer holds it)."""

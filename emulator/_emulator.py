@@ -6,7 +6,7 @@ import inspect
 from datetime import timedelta
 from types import MappingProxyType
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from convex_py._components import ComponentReference, is_handle
 from convex_py._env import current_env
@@ -26,6 +26,10 @@ from .scheduler import JOBS, Scheduler
 from .store import Store
 from .http_actions import HttpActions
 from .storage import FileStorage
+from .wall_clock import DEFAULT_BACKEND, WallClock
+
+if TYPE_CHECKING:
+    from .live import Subscription
 
 
 
@@ -75,6 +79,23 @@ class _Caller:
     def action(self, ref: Any, args: dict[str, Any] | None = None) -> Any:
         """Run an action (a reference, or an inline function of ctx)."""
         return self._call("action", ref, args)
+
+    def subscribe(self, ref: Any, args: dict[str, Any] | None = None) -> "Subscription":
+        """Follow a query (a reference, or an inline function of ctx) as commits change what it read.
+
+        Returns a `Subscription`: `value`, `history` ([(virtual time, result), ...], one entry
+        per change, scheduled functions and crons included as time moves), `close()`.
+        """
+        from .live import LiveQueries, Subscription
+
+        runtime = self._runtime
+        if callable(ref) and not isinstance(ref, ConvexFunction) and not isinstance(ref, str) and not _is_reference(ref):
+            if args is not None:
+                raise TypeError("An inline query takes only ctx; pass arguments by closing over them.")
+            path, fn = INLINE_PATH, _inline("query", ref)
+        else:
+            path, fn = runtime.resolve("query", ref)
+        return Subscription(LiveQueries.of(runtime), path, fn, args, self._identity, runtime.clock)
 
     def fetch(self, path: str, *, method: str = "GET", headers: Any = None, body: Any = None) -> Any:
         """Send an HTTP request to the app's HTTP actions (or to a file URL); returns an `httpx.Response`.
@@ -265,6 +286,31 @@ class ConvexEmulator(_Caller):
         """Release the emulator's event loop (the pytest fixture does this after each test)."""
         self._scheduler.close()
 
+    # --- the wall clock -----------------------------------------------------------------
+
+    _wall_clock: WallClock | None = None
+
+    def _hold_wall_clock(self, backend: str = DEFAULT_BACKEND) -> WallClock:
+        """Start holding `time.time()`/`datetime.now()` at the virtual time; `.stop()` the result to end.
+
+        Holds nest: inside a hold already on (e.g. the pytest fixture's), this joins it.
+        """
+        hold = self._wall_clock
+        if hold is None or not hold.active:
+            hold = self._wall_clock = WallClock(self.clock, backend)
+        hold.start()
+        return hold
+
+    def __enter__(self) -> "ConvexEmulator":
+        """`with ConvexEmulator(app) as t:` holds the wall clock at the virtual time inside the block."""
+        self._hold_wall_clock()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        hold = self._wall_clock
+        if hold is not None:
+            hold.stop()
+
     def __del__(self) -> None:
         # The parts of an emulator refer to each other (runtime and scheduler, crons and the
         # heap), so without this they and every document would wait for a full garbage
@@ -274,6 +320,8 @@ class ConvexEmulator(_Caller):
             self._scheduler.heap.clear()
             self._runtime.runtime_crons.jobs.clear()
             self._runtime.scheduler = None
+            self._runtime.live = None
+            self.store.write_observer = None
             self._runtime.runtime_crons = None
             self._crons.jobs.clear()
             self.store.jobs_committed = None

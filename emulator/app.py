@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.machinery
 import importlib.util
+import os
 import sys
 import traceback
 import types
@@ -42,26 +44,26 @@ def find_convex_dir(app: str | Path) -> Path:
 CONFIG_FILE = "convex_config.py"  # a folder's components (define_app / define_component), not a module
 
 
-def _in_component(convex_dir: Path, rel: Path) -> bool:
-    """True if `rel` sits in a subfolder holding a `convex_config.py`: a component, not app modules."""
-    folder = convex_dir
-    for part in rel.parts[:-1]:
-        folder = folder / part
-        if (folder / CONFIG_FILE).is_file():
-            return True
-    return False
+def _skipped_part(part: str) -> bool:
+    return part.startswith(("__", ".")) or part == "_generated"
 
 
 def _module_files(convex_dir: Path) -> Iterable[tuple[str, Path]]:
-    for file in sorted(convex_dir.rglob("*.py")):
-        rel = file.relative_to(convex_dir)
-        if any(part.startswith(("__", ".")) or part == "_generated" for part in rel.parts):
-            continue
-        if rel.as_posix() == CONFIG_FILE or (len(rel.parts) > 1 and _in_component(convex_dir, rel)):
-            continue
-        if rel.name in _SKIPPED_FILES or rel.name.startswith("test_") or rel.stem.endswith("_test"):
-            continue
-        yield rel.with_suffix("").as_posix(), file
+    # os.walk on strings: pathlib's rglob was most of an emulator's construction (once per test).
+    # A subfolder holding a `convex_config.py` is a component, not app modules: it is not walked.
+    found: list[tuple[str, ...]] = []
+    for folder, dirs, files in os.walk(convex_dir):
+        dirs[:] = [d for d in dirs if not _skipped_part(d) and not os.path.isfile(os.path.join(folder, d, CONFIG_FILE))]
+        base = os.path.relpath(folder, convex_dir)
+        prefix = () if base == "." else tuple(base.split(os.sep))
+        for name in files:
+            if not name.endswith(".py") or _skipped_part(name) or name in _SKIPPED_FILES:
+                continue
+            if name.startswith("test_") or name[:-3].endswith("_test") or (not prefix and name == CONFIG_FILE):
+                continue
+            found.append((*prefix, name))
+    for parts in sorted(found):  # the order of sorted(rglob(...)): by path parts
+        yield "/".join(parts)[:-3], convex_dir.joinpath(*parts)
 
 
 def _import_error(module_path: str, file: Path, exc: BaseException) -> AppLoadError:
@@ -77,9 +79,35 @@ def _import_error(module_path: str, file: Path, exc: BaseException) -> AppLoadEr
     return AppLoadError(f"Failed to import convex/{module_path}.py{line}: {about}{type(exc).__name__}: {exc}")
 
 
+_package_names: dict[Path, str] = {}
+
+
+def _imports_as_convex(convex_dir: Path) -> bool:
+    """Whether `import convex` is (or would be) this very folder, e.g. with the folder above it on sys.path."""
+    if convex_dir.name != "convex":
+        return False
+    module = sys.modules.get("convex")
+    if module is not None:
+        locations = getattr(module, "__path__", None) or ()
+    else:
+        spec = importlib.machinery.PathFinder.find_spec("convex")
+        locations = (spec.submodule_search_locations or ()) if spec is not None else ()
+    return any(Path(location).resolve() == convex_dir for location in locations)
+
+
 def package_name(convex_dir: Path) -> str:
-    """The import name of a `convex/` folder's package (its modules are its submodules)."""
-    return "_convex_app_" + hashlib.sha1(str(convex_dir).encode()).hexdigest()[:12]
+    """The package an app's modules are imported as: `convex` when Python would import the folder by that name.
+
+    Then a test's `from convex.helpers import backoff` and the emulator share one module (one state, the
+    same function objects). Otherwise (e.g. `convex` is the Convex client) a private name, one per folder.
+    """
+    name = _package_names.get(convex_dir)
+    if name is None:
+        name = "convex" if _imports_as_convex(convex_dir) else (
+            "_convex_app_" + hashlib.sha1(str(convex_dir).encode()).hexdigest()[:12]
+        )
+        _package_names[convex_dir] = name
+    return name
 
 
 def import_app_modules(convex_dir: Path) -> dict[str, types.ModuleType]:

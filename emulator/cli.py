@@ -11,6 +11,7 @@ import argparse
 import base64
 import json
 import math
+import os
 import re
 import sys
 import traceback
@@ -232,12 +233,15 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
     from .env_vars import built_ins
 
+    if args.static is not None and not os.path.isdir(args.static):
+        raise CliError(f"--static {args.static}: not a folder")
     emulator = _load(args.app, env_file=args.env_file)
     if args.port:  # the deployment's own URLs, as Convex gives every deployment
         emulator._runtime.env.update(built_ins(args.port, host=args.host))
     try:
         server = DevServer(emulator, args.host, args.port, db=args.db, jwks=args.jwks,
-                           auth_issuer=args.auth_issuer, auth_audience=args.auth_audience, site_port=args.site_port)
+                           auth_issuer=args.auth_issuer, auth_audience=args.auth_audience, site_port=args.site_port,
+                           static=args.static)
     except OSError as exc:
         emulator.close()
         ports = f"{args.port} or {args.site_port if args.site_port is not None else args.port + 1 if args.port else 0}"
@@ -310,6 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="with --jwks: the audience (aud) tokens must have (Convex's applicationID)")
     dev.add_argument("--env-file", metavar="FILE",
                      help="the deployment's environment variables, NAME=value lines (convex_py.env reads them)")
+    dev.add_argument("--static", metavar="DIR", help="also serve the files of this folder at / (a web page)")
     return parser
 
 

@@ -47,7 +47,7 @@ class Clock:
         self._listeners: list[Any] = []
 
     def set(self, ms: float) -> None:
-        """Move to `ms` (never backwards), telling listeners (e.g. freezegun) about it."""
+        """Move to `ms` (never backwards), telling listeners (e.g. the held wall clock) about it."""
         if ms < self.now:
             raise ClockError(f"Time only moves forward: cannot go from {self.now} back to {ms}")
         self.now = ms

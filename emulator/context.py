@@ -64,7 +64,13 @@ class DatabaseReader:
                 raise InvalidIdError(f"db.{method}: expected an Id, got {doc_id!r}")
             table = self._tx.store.table(table_name) if not system else self._tx.store.tables.get(table_name)
             if as_id(doc_id, table_name) is None:
-                raise InvalidIdError(f"db.{method}: {doc_id!r} is not an ID of table {table_name!r}")
+                actual = self._tx.store.table_of_id(doc_id)
+                if actual is None:
+                    raise InvalidIdError(f"db.{method}: Invalid argument `id`, expected ID value but got '{doc_id}'")
+                raise InvalidIdError(  # Convex's words
+                    f"db.{method}: Invalid argument `id`, expected ID in table '{table_name}' "
+                    f"but got ID in table '{actual.name}'"
+                )
             return table, doc_id
         if len(args) != 1:
             raise TypeError(f"db.{method} takes an id (or a table name and an id), got {len(args)} arguments")
@@ -102,9 +108,10 @@ class DatabaseReader:
         return QueryBuilder(tx, table_name, table, self._async, False)
 
     def normalize_id(self, table_name: str, id_string: str) -> Any:
-        """`id_string` as an Id of `table_name`, or None if it is not one."""
+        """`id_string` as an Id of `table_name`, or None if it is not one (not awaited: Convex's
+        `normalizeId` is synchronous)."""
         self._tx.store.table(table_name)
-        return _ret(self._async, as_id(id_string, table_name))
+        return as_id(id_string, table_name)
 
     def table(self, table_name: str) -> Any:
         """The database scoped to one table: `ctx.db.table("t").get(id)`, `.query()`, ..."""
@@ -230,7 +237,7 @@ class SystemReader:
         return QueryBuilder(tx, table_name, table, self._async, True)
 
     def normalize_id(self, table_name: str, id_string: str) -> Any:
-        return _ret(self._async, as_id(id_string, table_name))
+        return as_id(id_string, table_name)  # synchronous, as Convex's
 
 
 @with_camel_case_aliases

@@ -11,6 +11,7 @@ import os
 import sysconfig
 import traceback
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Callable
 
 from convex_py._http import Headers, HttpAction, Request, Response
@@ -26,6 +27,8 @@ MAX_BODY_BYTES = 20 << 20  # Convex's HTTP_ACTION_BODY_LIMIT: 20 MiB, for reques
 DEFAULT_SITE_URL = "http://127.0.0.1:3211"  # where Convex's local backend serves HTTP actions
 NOT_ENABLED = "This Convex deployment does not have HTTP actions enabled."
 _BODYLESS_METHODS = ("GET", "HEAD", "OPTIONS")  # Convex hands these to the handler without a body
+# What `ctx.meta.get_function_metadata()` reports in an HTTP action: a public action of the "http" module.
+_HTTP_FUNCTION = SimpleNamespace(kind="action", visibility="public")
 # Frames of these folders are not the app's: a 500's trace leaves them out.
 _NOT_APP_DIRS = tuple(str(Path(__file__).resolve().parent.parent / name) for name in ("emulator", "convex_py")) + tuple(
     {sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")})
@@ -124,7 +127,7 @@ class HttpActions:
         started = self.runtime.clock.now
         deadline = deadline_after(self.runtime.limits.action_timeout)
         try:
-            result = await action.handler(ActionCtx(self.runtime, identity, True), request)
+            result = await action.handler(self._ctx(identity, True), request)
             result = self._checked(result, route, deadline)
         except Exception as exc:
             return self._failed(exc, route, started)
@@ -148,10 +151,16 @@ class HttpActions:
             raise ValueError(f"HttpResponseTooLarge: HTTP actions support responses up to 20 MiB ({MAX_BODY_BYTES} bytes)")
         return result
 
+    def _ctx(self, identity: dict[str, Any] | None, is_async: bool) -> ActionCtx:
+        """An action's ctx whose `meta.get_function_metadata()` names the router's module, "http"."""
+        ctx = ActionCtx(self.runtime, identity, is_async)
+        ctx._setup("http", _HTTP_FUNCTION, None, None)
+        return ctx
+
     def _run(self, action: HttpAction, request: Request, identity: dict[str, Any] | None, route: str) -> Response:
         runtime = self.runtime
         started = runtime.clock.now
-        ctx = ActionCtx(runtime, identity, action.is_async)
+        ctx = self._ctx(identity, action.is_async)
         deadline = deadline_after(runtime.limits.action_timeout)
         try:
             result = action.handler(ctx, request)

@@ -3,13 +3,16 @@
 `convex` is a fresh `ConvexEmulator` per test, for the app named by
 `@pytest.mark.convex_app(path)` or the `convex_app` ini option, starting at
 `@pytest.mark.convex_time(...)` if given, with the environment variables of
-`@pytest.mark.convex_env({...})` (which `convex_py.env` also reads in the test). While it lives, freezegun holds the
-wall clock at the emulator's virtual time, so `time.time()` and
+`@pytest.mark.convex_env({...})` (which `convex_py.env` also reads in the test). While it lives, the wall clock is held
+at the emulator's virtual time (time-machine, or freezegun when the
+`convex_wall_clock` ini option or marker says so), so `time.time()` and
 `datetime.now()` agree with `convex.now` in the test and inside functions.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -17,15 +20,23 @@ from typing import Any, Iterator
 import pytest
 
 from convex_py._env import current_env
+from convex_py.errors import WallClockError
 
 from ._emulator import ConvexEmulator
 from .timeline import format_timeline
-from .wall_clock import wall_clock_follows
+from .wall_clock import BACKENDS, DEFAULT_BACKEND, backend_name
 
 _STASH = pytest.StashKey[ConvexEmulator]()
 
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("convex_app", "Default app folder for the `convex` fixture (relative to the rootdir).", default=None)
+    parser.addini(
+        "convex_wall_clock",
+        f"What holds time.time()/datetime.now() at the `convex` fixture's virtual time: {' or '.join(BACKENDS)} "
+        f"(default {DEFAULT_BACKEND}).",
+        default=DEFAULT_BACKEND,
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -39,6 +50,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "convex_env(variables={}, **more): environment variables of the `convex` fixture's deployment.",
+    )
+    config.addinivalue_line(
+        "markers",
+        f"convex_wall_clock(name): what holds the wall clock for the `convex` fixture: {' or '.join(BACKENDS)}.",
     )
 
 
@@ -57,10 +72,22 @@ def _app_path(request: pytest.FixtureRequest) -> Path:
                 "The `convex` fixture needs an app: mark the test with @pytest.mark.convex_app('path/to/app') "
                 "or set `convex_app = path/to/app` in the [pytest] / [tool.pytest.ini_options] section."
             )
+    test_dir = request.node.path.parent
+    key = (str(raw), os.getcwd(), test_dir, request.config.rootpath)
+    found = _app_paths.get(key)
+    if found is None:
+        found = _app_paths[key] = _find_app(raw, source, request.config.rootpath, test_dir)
+    return found
+
+
+_app_paths: dict[tuple[Any, ...], Path] = {}  # the lookup below, once per app, cwd and test folder
+
+
+def _find_app(raw: Any, source: str, rootpath: Path, test_dir: Path) -> Path:
     path = Path(str(raw)).expanduser()
     if path.is_absolute():
         return path
-    for base in (request.config.rootpath, Path.cwd(), Path(str(request.node.fspath)).parent):
+    for base in (rootpath, Path.cwd(), test_dir):
         candidate = base / path
         if candidate.exists():
             return candidate
@@ -91,6 +118,25 @@ def _env(request: pytest.FixtureRequest) -> dict[str, Any]:
     return variables
 
 
+def _wall_clock(request: pytest.FixtureRequest) -> str:
+    marker = request.node.get_closest_marker("convex_wall_clock")
+    if marker is not None:
+        if len(marker.args) != 1:
+            raise pytest.UsageError(
+                f"@pytest.mark.convex_wall_clock needs one of {', '.join(BACKENDS)}, "
+                "e.g. convex_wall_clock('freezegun')"
+            )
+        return _backend(marker.args[0], "@pytest.mark.convex_wall_clock")
+    return _backend(request.config.getini("convex_wall_clock") or DEFAULT_BACKEND, "the convex_wall_clock ini option")
+
+
+def _backend(value: object, source: str) -> str:
+    try:
+        return backend_name(value, source=source)
+    except WallClockError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
 @pytest.fixture
 def convex(request: pytest.FixtureRequest) -> Iterator[ConvexEmulator]:
     """A fresh emulator of the configured app, with the wall clock held at its virtual time."""
@@ -98,8 +144,11 @@ def convex(request: pytest.FixtureRequest) -> Iterator[ConvexEmulator]:
     request.node.stash[_STASH] = emulator
     token = current_env.set(emulator._runtime.env)  # `convex_py.env` in the test reads this deployment's
     try:
-        with wall_clock_follows(emulator):
+        hold = emulator._hold_wall_clock(_wall_clock(request))
+        try:
             yield emulator
+        finally:
+            hold.stop()
     finally:
         try:
             current_env.reset(token)
@@ -108,11 +157,36 @@ def convex(request: pytest.FixtureRequest) -> Iterator[ConvexEmulator]:
         emulator.close()
 
 
+# convex-py's own packages: their frames are plumbing between a test's line and the app's line.
+_INTERNAL_PACKAGES = frozenset({"emulator", "convex_py"})
+_hidden_upto = [0]
+
+
+def _hide_internal_frames() -> None:
+    """Mark convex-py's modules with `__tracebackhide__`, so a failure shows the test's and the app's lines.
+
+    pytest reads the flag from a frame's globals too; `--full-trace` still shows every frame.
+    Done when a test fails (not at import), so modules imported later are covered as well.
+    """
+    if len(sys.modules) == _hidden_upto[0]:
+        return
+    for name, module in list(sys.modules.items()):
+        if name.partition(".")[0] in _INTERNAL_PACKAGES:
+            namespace = getattr(module, "__dict__", None)
+            if namespace is not None:
+                namespace.setdefault("__tracebackhide__", True)
+    _hidden_upto[0] = len(sys.modules)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    if call.excinfo is not None:
+        _hide_internal_frames()
     report = yield
     if report.failed and call.when == "call":
         emulator = item.stash.get(_STASH, None)
         if emulator is not None:
             report.sections.append(("convex timeline", format_timeline(emulator.timeline(), emulator.now)))
+    elif call.when == "teardown" and _STASH in item.stash:
+        del item.stash[_STASH]  # pytest keeps every item to the end: let the test's documents go now
     return report

@@ -484,9 +484,13 @@ class QueryBuilder:
         if table is None:
             table = tx.store.tables.get(self._table_name)
             if table is None:
+                if tx.reads is not None:  # a live query: the table's first insert concerns it
+                    tx.reads.add_table(self._table_name)
                 return None, iter(())
         if self._search is not None:  # relevance order, after `start_after`, up to `end_at`
             tx.range_read()
+            if tx.reads is not None:  # a live search: any write to the table may change its hits
+                tx.reads.add_table(self._table_name)
             items = self._search.walk(table.docs, start_after)
             if end_at is not None:
                 items = takewhile(lambda item: item[0] <= end_at, items)
@@ -512,7 +516,10 @@ class QueryBuilder:
             elif end_at < maximum:
                 maximum, inclusive = end_at, (inclusive[0], True)
         tx.range_read()
-        return table, tx.store.scan(index, table.docs, minimum, maximum, inclusive, reverse, batch)
+        items = tx.store.scan(index, table.docs, minimum, maximum, inclusive, reverse, batch)
+        if tx.reads is not None:  # a live query: the range it walks, up to the last key it reaches
+            items = tx.reads.recorded(self._table_name, index_name, minimum, maximum, inclusive, reverse, items)
+        return table, items
 
     def _walk(
         self, start_after: tuple[Any, ...] | None = None, limit: int | None = None
@@ -569,6 +576,20 @@ class QueryBuilder:
                 f"{docs[0]['_id']}, {docs[1]['_id']}, ..."
             )
         return self._ret(docs[0] if docs else None)
+
+    def count(self) -> Any:
+        """The number of documents in the table, as a float (Convex's internal `count()` of a table,
+        answered from the table's size; it counts no documents read)."""
+        if self._index_name is not None or self._filters or self._search is not None or self._order != "asc":
+            raise InvalidQueryError(
+                "count() counts a whole table: call it right after ctx.db.query(table), "
+                "before with_index, filter or order."
+            )
+        tx = self._tx
+        tx.check_open()
+        tx.range_read()
+        table = self._table if self._table is not None else tx.store.tables.get(self._table_name)
+        return self._ret(float(len(table.docs)) if table is not None else 0.0)
 
     def paginate(self, options: dict[str, Any]) -> Any:
         """One page: `{"page", "isDone", "continueCursor"}` (+ `pageStatus`, `splitCursor` when split)."""

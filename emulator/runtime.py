@@ -187,6 +187,7 @@ class Runtime:
         self.scheduler: Any = None  # set by the emulator: makes ctx.scheduler objects
         self.runtime_crons: Any = None  # set by the emulator: serves convex_py.crons.Crons
         self.storage: Any = None  # set by the emulator: the FileStorage behind ctx.storage
+        self.live: Any = None  # emulator.live.LiveQueries, made by the first subscription
         self.commits_to_fail = 0  # fault injection: fail this many commits with a transient error
         self.retries = 0  # mutations run again after a transient failure
         # Called before a top-level mutation commits in memory (the dev server's --db writes it
@@ -283,7 +284,9 @@ class Runtime:
         return self._run_in(QueryCtx, path, fn, args, identity, tx)
 
     def run_query(self, path: str, fn: ConvexFunction, args: Any, identity: Any,
-                  transaction_limits: dict[str, int] | None = None, request: RequestInfo | None = None) -> Any:
+                  transaction_limits: dict[str, int] | None = None, request: RequestInfo | None = None,
+                  reads: Any = None) -> Any:
+        """A query in its own read-only transaction; `reads` (a live query's ReadSet) records what it read."""
         env = self.env  # convex_py.env reads this deployment's variables while it runs
         env_token = current_env.set(env) if current_env.get() is not env else None
         with self.lock:
@@ -291,6 +294,7 @@ class Runtime:
             if transaction_limits:
                 tx.limits = capped(tx, transaction_limits)
             tx.request = request
+            tx.reads = reads
             try:
                 return self._query_in(path, fn, args, identity, tx)
             finally:

@@ -169,6 +169,8 @@ class RuntimeCronsBackend:
 
     def _rows(self) -> list[dict[str, Any]]:
         table = self.store.tables[TABLE]
+        if self.tx.reads is not None:  # a live query listing crons: any change to them concerns it
+            self.tx.reads.add_table(TABLE)
         return table.in_creation_order()
 
     def _find(self, id: Any, name: Any) -> dict[str, Any] | None:
@@ -178,6 +180,8 @@ class RuntimeCronsBackend:
         if id is not None:
             if not isinstance(id, str) or as_id(id, TABLE) is None:
                 return None
+            if self.tx.reads is not None:
+                self.tx.reads.get(TABLE, id)
             return self.store.tables[TABLE].docs.get(id)
         for row in self._rows():
             if row.get("name") == name:

@@ -16,7 +16,19 @@ from typing import Any, Callable, Iterator
 from sortedcontainers import SortedList
 
 from convex_py._schema import RESERVED_INDEXES, SchemaDefinition, check_table_name
-from convex_py._values import Id, MAX_DOCUMENT_SIZE, MAX_NESTING, UNSET, clone, copy_value, decode_id, make_id, sort_key, table_number
+from convex_py._values import (
+    SYSTEM_FIELD_CREATION_TIME_SIZE,
+    SYSTEM_FIELD_ID_SIZE,
+    Id,
+    MAX_DOCUMENT_SIZE,
+    MAX_NESTING,
+    UNSET,
+    clone, copy_value,
+    decode_id,
+    make_id,
+    sort_key,
+    table_number,
+)
 from convex_py.errors import (
     DocumentNotFoundError,
     IndexNotFoundError,
@@ -33,6 +45,9 @@ from .limits import Limits
 from .search import attach_indexes
 
 SYSTEM_TABLES = ("_scheduled_functions", "_crons", "_storage")
+
+# What `_id` (a 32-character id) and `_creationTime` add to a document's size, as Convex counts it.
+SYSTEM_FIELDS_SIZE = SYSTEM_FIELD_ID_SIZE + SYSTEM_FIELD_CREATION_TIME_SIZE
 
 
 class _Max:
@@ -179,6 +194,19 @@ class Index:
         return self._part(position, value)
 
 
+def _system_field_mismatch(key: str, value: Any, old: dict[str, Any]) -> InvalidValueError:
+    """Convex's error for a patch or replace whose `_id` / `_creationTime` is not the document's own."""
+    if key == "_id":
+        return InvalidValueError(f'Provided `_id` field value "{value}" does not match the document ID "{old["_id"]}"')
+    def number(x: Any) -> Any:  # as JavaScript prints a number: 1700000000000, not 1700000000000.0
+        return int(x) if type(x) is float and x.is_integer() else x
+
+    return InvalidValueError(
+        f"Provided `_creationTime` field value {number(value)!r} does not match the document's creation time "
+        f"{number(old['_creationTime'])!r}"
+    )
+
+
 class Table:
     """A table's documents (by id) and its indexes."""
 
@@ -266,10 +294,13 @@ class Budget:
     """What one function execution (one transaction) has read, written and scheduled."""
 
     __slots__ = ("limits", "docs_read", "bytes_read", "index_ranges", "docs_written", "bytes_written",
-                 "functions_scheduled", "scheduled_args_bytes")
+                 "functions_scheduled", "scheduled_args_bytes", "reads")
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
+        # A live query's read set (emulator.live.ReadSet) while one records, else None: reads
+        # note what they touched in it (see Store.get, QueryBuilder._walk).
+        self.reads: Any = None
         self.docs_read = 0
         self.bytes_read = 0
         self.index_ranges = 0
@@ -318,6 +349,25 @@ class Budget:
             )
 
 
+def written(undo: list[tuple[Any, ...]]) -> list[tuple[Table, Any, Any]]:
+    """What a transaction's undo log wrote: (table, document before, document after) per
+    document, None for absent, read after the writes (an insert then a delete is no write)."""
+    first: dict[str, tuple[Table, Any]] = {}
+    for entry in undo:
+        if entry[0] == "insert":
+            doc_id, before = entry[2], None
+        else:
+            doc_id, before = entry[2]["_id"], entry[2]
+        if doc_id not in first:
+            first[doc_id] = (entry[1], before)
+    out = []
+    for doc_id, (table, before) in first.items():
+        after = table.docs.get(doc_id)
+        if before is not None or after is not None:
+            out.append((table, before, after))
+    return out
+
+
 class Store:
     """All tables of a deployment, and the undo log of the transaction under way."""
 
@@ -338,6 +388,9 @@ class Store:
         # `jobs_committed` on commit, forgotten with their savepoint on rollback.
         self.new_jobs: list[tuple[float, Id]] = []
         self.jobs_committed: Callable[[list[tuple[float, Id]]], None] | None = None
+        # Live queries (emulator.live) set this while anyone subscribes: it is handed what each
+        # commit wrote, as (table, old document or None, new document or None) triples.
+        self.write_observer: Callable[[list[tuple[Table, Any, Any]]], None] | None = None
         self.last_commit_ts = 0  # the last commit timestamp handed out (ctx.db.vars.commit_ts), ns
         if schema is not None:
             numbers: dict[int, str] = {}
@@ -465,6 +518,7 @@ class Store:
         """End the transaction: hand over its jobs and run its hooks, in the order they came."""
         hooks = self.on_commit
         jobs = self.new_jobs
+        undo = self.undo
         self.undo = None
         self.on_commit = []
         self.on_rollback = []
@@ -478,6 +532,8 @@ class Store:
             hook()
         if handover is not None and len(jobs) > handed:
             handover(jobs[handed:] if handed else jobs)
+        if self.write_observer is not None and undo:
+            self.write_observer(written(undo))
 
     def rollback(self) -> None:
         if self.undo is not None:
@@ -527,7 +583,7 @@ class Store:
         doc_id = make_id(table.name, self._sequence, table.number)
         body["_id"] = doc_id
         body["_creationTime"] = self._next_creation_time()
-        size += 40
+        size += SYSTEM_FIELDS_SIZE
         budget.write(size)
         table.add(body, size)
         assert self.undo is not None
@@ -545,6 +601,8 @@ class Store:
         table.add(body, 100)
         if self.undo is not None:
             self.undo.append(("insert", table, doc_id))
+        elif self.write_observer is not None:
+            self.write_observer([(table, None, body)])
         return doc_id
 
     def update_system(self, table_name: str, doc_id: str, changes: dict[str, Any]) -> None:
@@ -555,6 +613,8 @@ class Store:
         table.swap(old, new, 100)
         if self.undo is not None:
             self.undo.append(("update", table, old, 100))
+        elif self.write_observer is not None:
+            self.write_observer([(table, old, new)])
 
     def delete_system(self, table_name: str, doc_id: str) -> None:
         table = self.tables[table_name]
@@ -564,6 +624,8 @@ class Store:
         table.remove(doc_id)
         if self.undo is not None:
             self.undo.append(("delete", table, old, 100))
+        elif self.write_observer is not None:
+            self.write_observer([(table, old, None)])
 
     def _existing(self, table: Table, doc_id: str, what: str) -> dict[str, Any]:
         doc = table.docs.get(doc_id)
@@ -580,7 +642,7 @@ class Store:
             if key == "_id" or key == "_creationTime":
                 if value is UNSET or value == old[key]:
                     continue
-                raise InvalidValueError(f"patch cannot change the system field {key!r}.")
+                raise _system_field_mismatch(key, value, old)
             if value is UNSET:
                 merged.pop(key, None)
             else:
@@ -596,7 +658,7 @@ class Store:
             if key == "_id" or key == "_creationTime":
                 if item is UNSET or item == old[key]:
                     continue
-                raise InvalidValueError(f"replace cannot change the system field {key!r}.")
+                raise _system_field_mismatch(key, item, old)
             body[key] = item
         self._write_over(table, old, body, budget, "replace")
 
@@ -604,7 +666,7 @@ class Store:
         new, size = self._checked(table, body, what)
         new["_id"] = old["_id"]
         new["_creationTime"] = old["_creationTime"]
-        size += 40
+        size += SYSTEM_FIELDS_SIZE
         budget.write(size)
         old_size = table.sizes[old["_id"]]
         table.swap(old, new, size)
@@ -623,6 +685,8 @@ class Store:
 
     def get(self, table: Table, doc_id: str, budget: Budget) -> dict[str, Any] | None:
         budget.range_read()
+        if budget.reads is not None:
+            budget.reads.get(table.name, doc_id)
         doc = table.docs.get(doc_id)
         if doc is None:
             return None

@@ -1,8 +1,12 @@
 pytest_plugins = ["pytester"]
 
-"""The pytest plugin: the `convex` fixture, its markers and ini option, the frozen wall clock, the report."""
+"""The pytest plugin: the `convex` fixture, its markers and ini options, the held wall clock, the report.
+
+Every test runs once per wall-clock backend (time-machine, the default, and freezegun).
+"""
 
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -53,6 +57,19 @@ def notes(ctx, args):
 QUIET = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-p", "no:benchmark")
 
 
+@pytest.fixture(params=["time-machine", "freezegun"])
+def wall_clock(request):
+    """The backend the inner runs select with the `convex_wall_clock` ini option."""
+    return request.param
+
+
+def ini(pytester, wall_clock, app=None):
+    lines = ["[pytest]", f"convex_wall_clock = {wall_clock}"]
+    if app is not None:
+        lines.append(f"convex_app = {app}")
+    pytester.makeini("\n".join(lines) + "\n")
+
+
 def run(pytester, *args, subprocess=False):
     if subprocess:
         return pytester.runpytest_subprocess(*QUIET, *args)
@@ -66,8 +83,8 @@ def write_app(pytester, name="myapp", module="sleepy", source=SLEEPY_APP):
     return folder.parent
 
 
-def test_ini_option_names_the_app(pytester):
-    pytester.makeini(f"[pytest]\nconvex_app = {ORDERS}\n")
+def test_ini_option_names_the_app(pytester, wall_clock):
+    ini(pytester, wall_clock, ORDERS)
     pytester.makepyfile(
         """
         from convex_py import api
@@ -81,9 +98,9 @@ def test_ini_option_names_the_app(pytester):
     run(pytester).assert_outcomes(passed=1)
 
 
-def test_ini_option_relative_to_the_rootdir(pytester):
+def test_ini_option_relative_to_the_rootdir(pytester, wall_clock):
     write_app(pytester)
-    pytester.makeini("[pytest]\nconvex_app = myapp\n")
+    ini(pytester, wall_clock, "myapp")
     pytester.makepyfile(
         """
         from convex_py import api
@@ -96,8 +113,10 @@ def test_ini_option_relative_to_the_rootdir(pytester):
     run(pytester).assert_outcomes(passed=1)
 
 
-def test_pyproject_ini_option(pytester):
-    pytester.makepyprojecttoml(f'[tool.pytest.ini_options]\nconvex_app = "{ORDERS}"\n')
+def test_pyproject_ini_option(pytester, wall_clock):
+    pytester.makepyprojecttoml(
+        f'[tool.pytest.ini_options]\nconvex_app = "{ORDERS}"\nconvex_wall_clock = "{wall_clock}"\n'
+    )
     pytester.makepyfile(
         """
         from convex_py import api
@@ -110,8 +129,8 @@ def test_pyproject_ini_option(pytester):
     run(pytester).assert_outcomes(passed=1)
 
 
-def test_marker_names_the_app_and_wins_over_the_ini_option(pytester):
-    pytester.makeini(f"[pytest]\nconvex_app = {ORDERS}\n")
+def test_marker_names_the_app_and_wins_over_the_ini_option(pytester, wall_clock):
+    ini(pytester, wall_clock, ORDERS)
     pytester.makepyfile(
         f"""
         import pytest
@@ -132,13 +151,15 @@ def test_marker_names_the_app_and_wins_over_the_ini_option(pytester):
     run(pytester).assert_outcomes(passed=2)
 
 
-def test_markers_are_registered(pytester):
+def test_markers_are_registered(pytester, wall_clock):
+    ini(pytester, wall_clock)
     pytester.makepyfile(
         f"""
         import pytest
 
         @pytest.mark.convex_app({ORDERS!r})
         @pytest.mark.convex_time("2030-01-01T00:00:00Z")
+        @pytest.mark.convex_wall_clock("time-machine")
         def test_ok(convex):
             pass
         """
@@ -146,10 +167,11 @@ def test_markers_are_registered(pytester):
     result = run(pytester, "--strict-markers")
     result.assert_outcomes(passed=1)
     markers = run(pytester, "--markers")
-    markers.stdout.fnmatch_lines(["*convex_app(path)*", "*convex_time(when)*"])
+    markers.stdout.fnmatch_lines(["*convex_app(path)*", "*convex_time(when)*", "*convex_wall_clock(name)*"])
 
 
-def test_clear_error_when_no_app_is_configured(pytester):
+def test_clear_error_when_no_app_is_configured(pytester, wall_clock):
+    ini(pytester, wall_clock)
     pytester.makepyfile(
         """
         def test_needs_app(convex):
@@ -162,7 +184,8 @@ def test_clear_error_when_no_app_is_configured(pytester):
     result.stdout.fnmatch_lines(["*The `convex` fixture needs an app*@pytest.mark.convex_app*convex_app*"])
 
 
-def test_clear_error_when_the_app_folder_does_not_exist(pytester):
+def test_clear_error_when_the_app_folder_does_not_exist(pytester, wall_clock):
+    ini(pytester, wall_clock)
     pytester.makepyfile(
         """
         import pytest
@@ -178,10 +201,11 @@ def test_clear_error_when_the_app_folder_does_not_exist(pytester):
     result.stdout.fnmatch_lines(["*no/such/app*not found*"])
 
 
-def test_convex_time_sets_the_start(pytester):
-    pytester.makeini(f"[pytest]\nconvex_app = {ORDERS}\n")
+def test_convex_time_sets_the_start(pytester, wall_clock):
+    ini(pytester, wall_clock, ORDERS)
+    real_now = time.time()  # this process's clock is not held
     pytester.makepyfile(
-        """
+        f"""
         import time
         from datetime import datetime, timedelta, timezone
 
@@ -203,16 +227,15 @@ def test_convex_time_sets_the_start(pytester):
             assert round(time.time() * 1000) == 1893456001234
 
         def test_default_is_the_real_time(convex):
-            from freezegun.api import real_time
-            assert abs(convex.now / 1000 - real_time()) < 60
+            assert abs(convex.now / 1000 - {real_now}) < 60
             assert time.time() * 1000 == convex.now
         """
     )
     run(pytester).assert_outcomes(passed=4)
 
 
-def test_each_test_gets_a_fresh_emulator(pytester):
-    pytester.makeini(f"[pytest]\nconvex_app = {ORDERS}\n")
+def test_each_test_gets_a_fresh_emulator(pytester, wall_clock):
+    ini(pytester, wall_clock, ORDERS)
     pytester.makepyfile(
         """
         import pytest
@@ -240,8 +263,8 @@ def test_each_test_gets_a_fresh_emulator(pytester):
     run(pytester).assert_outcomes(passed=3)
 
 
-def test_wall_clock_is_the_virtual_clock_in_the_test_and_in_functions(pytester):
-    pytester.makeini(f"[pytest]\nconvex_app = {ORDERS}\n")
+def test_wall_clock_is_the_virtual_clock_in_the_test_and_in_functions(pytester, wall_clock):
+    ini(pytester, wall_clock, ORDERS)
     pytester.makepyfile(
         """
         import time
@@ -273,10 +296,11 @@ def test_wall_clock_is_the_virtual_clock_in_the_test_and_in_functions(pytester):
     run(pytester).assert_outcomes(passed=1)
 
 
-def test_wall_clock_is_real_again_after_the_test(pytester):
-    pytester.makeini(f"[pytest]\nconvex_app = {ORDERS}\n")
+def test_wall_clock_is_real_again_after_the_test(pytester, wall_clock):
+    ini(pytester, wall_clock, ORDERS)
+    real_now = time.time()  # this process's clock is not held
     pytester.makepyfile(
-        """
+        f"""
         import time
         from datetime import datetime, timezone
 
@@ -293,8 +317,11 @@ def test_wall_clock_is_real_again_after_the_test(pytester):
             raise AssertionError("fails while frozen")
 
         def test_real():
-            from freezegun.api import real_time
-            assert abs(time.time() - real_time()) < 5
+            import datetime as dt
+            import time_machine
+            assert not time_machine.escape_hatch.is_travelling()
+            assert dt.datetime.__name__ == "datetime"  # not freezegun's FakeDatetime
+            assert abs(time.time() - {real_now}) < 60
             assert datetime.now(timezone.utc).year < 2035
             first = time.time()
             time.sleep(0.01)
@@ -305,9 +332,9 @@ def test_wall_clock_is_real_again_after_the_test(pytester):
     result.assert_outcomes(passed=2, failed=1)
 
 
-def test_async_action_with_asyncio_sleep(pytester):
+def test_async_action_with_asyncio_sleep(pytester, wall_clock):
     write_app(pytester)
-    pytester.makeini("[pytest]\nconvex_app = myapp\n")
+    ini(pytester, wall_clock, "myapp")
     pytester.makepyfile(
         """
         import pytest
@@ -338,8 +365,8 @@ def test_async_action_with_asyncio_sleep(pytester):
     run(pytester).assert_outcomes(passed=2)
 
 
-def test_failing_test_report_shows_the_convex_timeline(pytester):
-    pytester.makeini(f"[pytest]\nconvex_app = {ORDERS}\n")
+def test_failing_test_report_shows_the_convex_timeline(pytester, wall_clock):
+    ini(pytester, wall_clock, ORDERS)
     pytester.makepyfile(
         """
         import pytest
@@ -372,8 +399,8 @@ def test_failing_test_report_shows_the_convex_timeline(pytester):
     assert result.stdout.str().count("convex timeline") == 1  # only for the failing test
 
 
-def test_runs_under_xdist(pytester):
-    pytester.makeini(f"[pytest]\nconvex_app = {ORDERS}\n")
+def test_runs_under_xdist(pytester, wall_clock):
+    ini(pytester, wall_clock, ORDERS)
     pytester.makepyfile(
         """
         import time
@@ -397,9 +424,9 @@ def test_runs_under_xdist(pytester):
     result.stdout.fnmatch_lines(["*2 workers*"])
 
 
-def test_durations_report_stays_real(pytester):
+def test_durations_report_stays_real(pytester, wall_clock):
     """pytest's own timing must not be frozen: --durations of a test using `convex` stays sane."""
-    pytester.makeini(f"[pytest]\nconvex_app = {ORDERS}\n")
+    ini(pytester, wall_clock, ORDERS)
     pytester.makepyfile(
         """
         import pytest
@@ -417,3 +444,178 @@ def test_durations_report_stays_real(pytester):
 
     durations = [float(m) for m in re.findall(r"^([0-9.]+)s (?:setup|call|teardown)", result.stdout.str(), re.M)]
     assert all(d < 60 for d in durations), result.stdout.str()
+
+
+def test_the_ini_option_and_the_marker_choose_the_wall_clock(pytester):
+    pytester.makeini(f"[pytest]\nconvex_app = {ORDERS}\nconvex_wall_clock = freezegun\n")
+    pytester.makepyfile(
+        """
+        import datetime as dt
+        import time
+
+        import pytest
+        import time_machine
+
+        def held_by():
+            if dt.datetime.__name__ == "FakeDatetime":
+                return "freezegun"
+            return "time-machine" if time_machine.escape_hatch.is_travelling() else None
+
+        @pytest.mark.convex_time("2030-01-01T00:00:00Z")
+        def test_ini(convex):
+            assert held_by() == "freezegun"
+            assert time.time() == 1893456000.0
+
+        @pytest.mark.convex_time("2030-01-01T00:00:00Z")
+        @pytest.mark.convex_wall_clock("time-machine")
+        def test_marker(convex):
+            assert held_by() == "time-machine"
+            convex.advance(seconds=1)
+            assert time.time() == 1893456001.0
+
+        def test_none():
+            assert held_by() is None
+        """
+    )
+    run(pytester).assert_outcomes(passed=3)
+
+
+def test_an_unknown_wall_clock_is_a_usage_error(pytester):
+    pytester.makeini(f"[pytest]\nconvex_app = {ORDERS}\nconvex_wall_clock = arrow\n")
+    pytester.makepyfile(
+        """
+        import pytest
+
+        def test_ini(convex):
+            pass
+
+        @pytest.mark.convex_wall_clock("freezegun", "time-machine")
+        def test_marker(convex):
+            pass
+        """
+    )
+    result = run(pytester)
+    assert result.parseoutcomes().get("passed", 0) == 0
+    result.stdout.fnmatch_lines([
+        "*the convex_wall_clock ini option: unknown wall clock 'arrow'; expected one of: time-machine, freezegun*",
+        "*@pytest.mark.convex_wall_clock needs one of time-machine, freezegun*",
+    ])
+
+
+def test_naive_wall_clock_reads_utc_whatever_the_local_zone(pytester, wall_clock, monkeypatch):
+    # Convex's functions run in UTC: `new Date().getHours()` is the UTC hour.
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        ini(pytester, wall_clock, ORDERS)
+        pytester.makepyfile(
+            """
+            import time
+            from datetime import datetime
+
+            import pytest
+
+            @pytest.mark.convex_time("2030-01-01T09:30:00Z")
+            def test_naive(convex):
+                assert datetime.now() == datetime(2030, 1, 1, 9, 30)
+                assert convex.run(lambda ctx: datetime.now().hour) == 9
+            """
+        )
+        run(pytester).assert_outcomes(passed=1)
+        assert time.localtime(T0 / 1000).tm_hour == 19  # the zone is the real one again after the test
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+FAILING_APP = '''
+from convex_py import ConvexError, mutation, v
+
+
+@mutation(args={"n": v.number()})
+def add(ctx, args):
+    ctx.db.insert("things", {"n": args["n"]})
+    if args["n"] < 0:
+        raise ConvexError("negative")  # the app's line
+
+
+@mutation
+async def bad_insert(ctx, args):
+    await ctx.db.insert("things", {"n": object()})  # the app's bad write
+'''
+
+
+def test_failures_point_at_the_users_lines_and_keep_the_timeline(pytester, wall_clock):
+    write_app(pytester, module="things", source=FAILING_APP)
+    ini(pytester, wall_clock, "myapp")
+    pytester.makepyfile(
+        test_lines="""
+        from convex_py import api
+        from emulator import ConvexEmulator
+
+        def test_app_raises(convex):
+            convex.mutation(api.things.add, {"n": -1})  # the test's line
+
+        def test_bad_args(convex):
+            convex.mutation(api.things.add, {"n": "x"})  # the test's bad call
+
+        def test_bad_write(convex):
+            convex.mutation(api.things.bad_insert)
+
+        def test_without_the_fixture():
+            ConvexEmulator("myapp").mutation(api.things.add, {"n": -2})  # a direct emulator
+        """
+    )
+    result = run(pytester)
+    result.assert_outcomes(failed=4)
+    out = result.stdout.str()
+    for internal in ("emulator/runtime.py", "emulator/_emulator.py", "emulator/context.py", "emulator/store.py",
+                     "convex_py/_values.py", "emulator/pytest_plugin.py"):
+        assert internal not in out, internal
+    result.stdout.fnmatch_lines([
+        "*_ test_app_raises _*",
+        ">       convex.mutation(api.things.add, {\"n\": -1})  # the test's line",
+        "test_lines.py:5: ",
+        ">           raise ConvexError(\"negative\")  # the app's line",
+        "E           convex_py.errors.ConvexError: negative",
+        "myapp/convex/things.py:9: ConvexError",
+        "*- convex timeline -*",
+        "(no scheduled function or cron has run)",
+        "*_ test_bad_args _*",
+        ">       convex.mutation(api.things.add, {\"n\": \"x\"})  # the test's bad call",
+        "E       convex_py.errors.ArgumentValidationError: *",
+        "test_lines.py:8: ArgumentValidationError",
+        "*_ test_bad_write _*",
+        ">       await ctx.db.insert(\"things\", {\"n\": object()})  # the app's bad write",
+        "E       convex_py.errors.InvalidValueError: object * at path .n is not a supported Convex type*",
+        "myapp/convex/things.py:14: InvalidValueError",
+        "*_ test_without_the_fixture _*",
+        "myapp/convex/things.py:9: ConvexError",
+    ])
+    assert out.count("- convex timeline -") == 3  # the fixture's tests
+    full = run(pytester, "--full-trace", "-k", "test_app_raises")
+    full.stdout.fnmatch_lines(["*emulator/runtime.py:*", "myapp/convex/things.py:9: ConvexError"])
+
+
+def test_a_finished_tests_emulator_is_freed(pytester, wall_clock):
+    # pytest keeps every test item to the end of the session: the emulator (and its documents) must not stay with it.
+    ini(pytester, wall_clock, ORDERS)
+    pytester.makepyfile(
+        """
+        import gc
+        import weakref
+
+        from convex_py import api
+
+        refs = []
+
+        def test_writes(convex):
+            convex.mutation(api.orders.create_order, {"items": ["a"]})
+            refs.append(weakref.ref(convex))
+
+        def test_after():
+            gc.collect()
+            assert refs[0]() is None
+        """
+    )
+    run(pytester).assert_outcomes(passed=2)

@@ -138,6 +138,7 @@ class ComponentNode:
                 runtime.nested_mutation(path, args, identity, tx)
         tx.check_open()
         inner = type(tx)(node.runtime, tx.writable)
+        inner.reads = tx.reads  # a live query's reads inside the component count as its own
         token = current_component.set(node)
         try:
             if kind == "query":

@@ -16,7 +16,7 @@ from ..store import Store
 
 # Store attributes that belong to the deployment, not to one component's tables.
 SHARED = ("undo", "on_commit", "on_rollback", "new_jobs", "jobs_committed", "_sequence",
-          "_last_creation_time", "last_commit_ts")
+          "_last_creation_time", "last_commit_ts", "write_observer")
 
 
 def _shared(name: str) -> property:

@@ -101,10 +101,11 @@ class DevServer:
                  tick_seconds: float = 0.05, db: str | None = None, jwks: str | None = None,
                  auth_issuer: str | None = None, auth_audience: str | None = None,
                  clock: Callable[[], float] | None = None,
-                 site_port: int | None = None) -> None:
+                 site_port: int | None = None, static: str | None = None) -> None:
         self.emulator = emulator
         # Where the virtual clock is pushed to, in ms: real time, or a fast clock for a soak test.
         self.real_now: Callable[[], float] = clock if clock is not None else _real_now
+        self.static = static  # a folder served at / (e.g. a page using the convex browser bundle)
         self.runtime = emulator._runtime
         self.lock = self.runtime.lock
         self.verifier = TokenVerifier(jwks, auth_issuer, auth_audience) if jwks is not None else None
@@ -433,8 +434,9 @@ def startup_line(server: DevServer, app: str) -> str:
     else:
         issuer = f" from issuer {server.verifier.issuer}" if server.verifier.issuer else ""
         auth = f"Auth tokens are verified against the JWKS{issuer}."
+    page = f" The files of {server.static} at {server.url}/." if server.static is not None else ""
     return (f"convex-py dev: serving {app} at {server.url} ({len(emulator.app.functions)} functions, "
-            f"{public} public; {crons} crons{stored}); HTTP actions at {server.site_url}. {auth}")
+            f"{public} public; {crons} crons{stored}); HTTP actions at {server.site_url}. {auth}{page}")
 
 
 __all__ = ["DevServer", "in_thread", "startup_line"]

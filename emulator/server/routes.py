@@ -21,7 +21,8 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 
 from convex_py.errors import ConvexError, ConvexPyError, InvalidValueError, PersistenceError
 
@@ -29,6 +30,7 @@ from ..scheduler import error_text
 from . import convex_json, logs
 from .auth import identity_from_token
 from .errors import RequestError
+from .sync import SyncHub
 
 if TYPE_CHECKING:
     from .app import DevServer
@@ -170,6 +172,12 @@ def routes(server: "DevServer") -> list[BaseRoute]:
         Route("/version", api.version, methods=["GET"]),
         Route("/instance_version", api.version, methods=["GET"]),
     ]
+    sync = SyncHub(server)  # Convex's sync protocol: npm `convex` names its version, the Rust client does not
+    table += [WebSocketRoute("/api/{version}/sync", sync.endpoint), WebSocketRoute("/api/sync", sync.endpoint)]
+    static = getattr(server, "static", None)
+    if static is not None:  # `--static DIR`: its files at /, index.html for /; the API routes come first
+        table = [route for route in table if getattr(route, "path", None) != "/"]
+        table.append(Mount("/", app=StaticFiles(directory=static, html=True), name="static"))
     return table
 
 
