@@ -286,7 +286,9 @@ class DevServer:
     max_log_entries = 10_000  # of the emulator's execution and cron-run logs: a server runs for days
 
     def _trim_logs(self) -> None:
-        for entries in (self.emulator._scheduler.executions, self.emulator._crons.runs):
+        tree = self.emulator._components
+        component_runs = [node.crons.runs for path, node in tree.registry.items() if path] if tree else []
+        for entries in (self.emulator._scheduler.executions, self.emulator._crons.runs, *component_runs):
             if len(entries) > 2 * self.max_log_entries:
                 del entries[:-self.max_log_entries]
 
