@@ -129,7 +129,6 @@ class CronRunner:
         self.scheduler = scheduler
         # The runtime whose crons these are: the app's, or a component's (its crons.py runs in it).
         self.runtime = scheduler.runtime if runtime is None else runtime
-        self._component = None if runtime is None else runtime
         self.jobs: dict[str, _ScheduledCron] = {}
         self.runs: list[dict[str, Any]] = []
 
@@ -163,7 +162,7 @@ class CronRunner:
         if reschedule:
             self._queue(scheduled, scheduled.next_after(when))
         start_run(scheduler, self.runs, scheduled, scheduled.job.name, scheduled.path, scheduled.fn,
-                  scheduled.job.args, when, self._component)
+                  scheduled.job.args, when, self.runtime)
 
     def catch_up(self, name: str, missed_from: float, now: float) -> int:
         """After downtime: run an overdue job once now, skip its other missed times; return how many skipped.

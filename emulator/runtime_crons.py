@@ -134,7 +134,6 @@ class RuntimeCronRunner:
         self.scheduler = scheduler
         # The app's runtime, or a component's: its jobs live in that runtime's `_crons` and run there.
         self.runtime = scheduler.runtime if runtime is None else runtime
-        self._component = runtime
         self.store = self.runtime.store
         self.jobs: dict[str, _Job] = {}
         self.runs: list[dict[str, Any]] = []
@@ -155,7 +154,7 @@ class RuntimeCronRunner:
         label = row["name"] if row.get("name") is not None else job.id
         path = row["functionName"]
         start_run(self.scheduler, self.runs, job, label, path, self.runtime.app.functions.get(path), row["args"], when,
-                  self._component)
+                  self.runtime)
 
 
 class RuntimeCronsBackend:
