@@ -335,9 +335,11 @@ class ConvexEmulator(_Caller):
         docs = store.tables[JOBS].in_creation_order()
         return [clone(doc) for doc in docs if state is None or doc["state"]["kind"] == state]
 
-    def cron_runs(self, name: str | None = None) -> list[dict[str, Any]]:
-        """Each run of a cron job (optionally only `name`'s): name, time, function, outcome, error."""
-        return [dict(run) for run in self._crons.runs if name is None or run["name"] == name]
+    def cron_runs(self, name: str | None = None, *, component: str | None = None) -> list[dict[str, Any]]:
+        """Each run of a cron job (optionally only `name`'s): name, time, function, outcome, error;
+        with `component="name"`, the runs of that component's crons (`"parent/child"` for a nested one)."""
+        runs = self._crons.runs if not component else self._component_tree().node(component).crons.runs
+        return [dict(run) for run in runs if name is None or run["name"] == name]
 
     def timeline(self) -> list[dict[str, Any]]:
         """Every execution of a scheduled function, cron or HTTP action: virtual time, function, outcome, error."""

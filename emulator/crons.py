@@ -63,29 +63,36 @@ class _CronEntry:
             self.cron.runner.run(self.cron, when, reschedule=not self.once)
 
 
-def run_cron(scheduler: "Scheduler", path: str, fn: Any, args: Any, done: Any) -> None:
-    """Run one cron's function: a mutation at once, an action via the scheduler (it may take time)."""
+def run_cron(scheduler: "Scheduler", path: str, fn: Any, args: Any, done: Any, runtime: Any = None) -> None:
+    """Run one cron's function: a mutation at once, an action via the scheduler (it may take time).
+
+    `runtime` is the component whose cron it is (the app's by default)."""
+    if runtime is None:
+        runtime = scheduler.runtime
     if fn is None:
         done(ConvexPyError(f"Could not find function for '{path}'"))
     elif fn.kind == "mutation":
         try:
             if scheduler.log_context is None:
-                scheduler.runtime.run_mutation(path, fn, args, None)
+                runtime.run_mutation(path, fn, args, None)
             else:
                 with scheduler.log_context(path):
-                    scheduler.runtime.run_mutation(path, fn, args, None)
+                    runtime.run_mutation(path, fn, args, None)
         except Exception as exc:  # recorded; the schedule goes on
             done(exc)
         else:
             done(None)
     else:
-        scheduler.start_action(path, fn, args, None, done)
+        scheduler.start_action(path, fn, args, None, done, runtime)
 
 
 def start_run(scheduler: "Scheduler", runs: list[dict[str, Any]], state: Any, name: str, path: str, fn: Any,
-              args: Any, when: float) -> None:
-    """One due time of a cron job (static or runtime): skipped while `state.running`, else run and logged."""
+              args: Any, when: float, runtime: Any = None) -> None:
+    """One due time of a cron job (static or runtime): skipped while `state.running`, else run and logged.
+
+    `runtime` runs it (a component's, or the app's by default); the timeline names its component."""
     clock = scheduler.clock
+    component = "" if runtime is None else runtime.component_path
 
     def record(outcome: str, error: str | None, started: float) -> None:
         entry = {
@@ -100,7 +107,7 @@ def start_run(scheduler: "Scheduler", runs: list[dict[str, Any]], state: Any, na
             "error": error,
         }
         runs.append(entry)
-        scheduler.executions.append(entry)
+        scheduler.executions.append({**entry, "component": component})
 
     if state.running:
         record("skipped", "the previous run of this job is still running", clock.now)
@@ -112,15 +119,16 @@ def start_run(scheduler: "Scheduler", runs: list[dict[str, Any]], state: Any, na
         state.running = False
         record("success" if error is None else "failed", None if error is None else error_text(error), started)
 
-    run_cron(scheduler, path, fn, args, done)
+    run_cron(scheduler, path, fn, args, done, runtime)
 
 
 class CronRunner:
     """Runs deployed cron jobs when the scheduler pops them."""
 
-    def __init__(self, scheduler: "Scheduler") -> None:
+    def __init__(self, scheduler: "Scheduler", runtime: Any = None) -> None:
         self.scheduler = scheduler
-        self.runtime = scheduler.runtime
+        # The runtime whose crons these are: the app's, or a component's (its crons.py runs in it).
+        self.runtime = scheduler.runtime if runtime is None else runtime
         self.jobs: dict[str, _ScheduledCron] = {}
         self.runs: list[dict[str, Any]] = []
 
@@ -154,7 +162,7 @@ class CronRunner:
         if reschedule:
             self._queue(scheduled, scheduled.next_after(when))
         start_run(scheduler, self.runs, scheduled, scheduled.job.name, scheduled.path, scheduled.fn,
-                  scheduled.job.args, when)
+                  scheduled.job.args, when, self.runtime)
 
     def catch_up(self, name: str, missed_from: float, now: float) -> int:
         """After downtime: run an overdue job once now, skip its other missed times; return how many skipped.

@@ -28,6 +28,7 @@ MAX_CACHE_AGE_S = 60 * 60 * 24 * 30  # Convex: stored files never change, so bro
 def upload(files: "FileStorage", target: str, headers: Headers, body: bytes) -> Response:
     """`POST /api/storage/upload?token=...` with a file's raw bytes → `{"storageId": id}`."""
     token = parse_qs(urlsplit(target).query).get("token", [None])[0]
+    files = files.for_token(token)  # a component's upload URL stores into its own `_storage`
     try:
         files.check_token(token)
         expected = None
@@ -71,6 +72,7 @@ def download(files: "FileStorage", file_uuid: str, range_header: str | None = No
                        "Id<\"_storage\">)` to generate a valid URL to retrieve files. See "
                        "https://docs.convex.dev/file-storage/serve-files for more details",
         })
+    files = files.holder_of(file_uuid.lower())  # the app's file, or a component's
     storage_id = files.ids_by_uuid.get(file_uuid.lower())
     row = files.row(storage_id) if storage_id is not None else None
     data = files.bytes_of(storage_id) if row is not None else None

@@ -10,6 +10,7 @@ when async, and each of their `run_*` calls is its own top-level call.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 import threading
 import time
@@ -127,12 +128,14 @@ def run_coroutine(coro: Coroutine[Any, Any, Any]) -> Any:
             loop = asyncio.new_event_loop()
             _loops.loop = loop
         return loop.run_until_complete(coro)
-    # Called from inside a running loop (e.g. an async test): use a helper thread.
+    # Called from inside a running loop (e.g. an async test): use a helper thread, in a copy of
+    # this context (the component running, the deployment's variables, log routing).
     result: dict[str, Any] = {}
+    context = contextvars.copy_context()
 
     def target() -> None:
         try:
-            result["value"] = asyncio.run(coro)
+            result["value"] = context.run(asyncio.run, coro)
         except BaseException as exc:  # re-raised in the caller's thread
             result["error"] = exc
 

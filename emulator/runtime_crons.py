@@ -130,10 +130,11 @@ class _Entry:
 class RuntimeCronRunner:
     """Runs registered jobs when the scheduler pops them, and serves `Crons` calls."""
 
-    def __init__(self, scheduler: "Scheduler") -> None:
+    def __init__(self, scheduler: "Scheduler", runtime: Any = None) -> None:
         self.scheduler = scheduler
-        self.runtime = scheduler.runtime
-        self.store = scheduler.store
+        # The app's runtime, or a component's: its jobs live in that runtime's `_crons` and run there.
+        self.runtime = scheduler.runtime if runtime is None else runtime
+        self.store = self.runtime.store
         self.jobs: dict[str, _Job] = {}
         self.runs: list[dict[str, Any]] = []
 
@@ -152,7 +153,8 @@ class RuntimeCronRunner:
         self.scheduler._push(following, CRON, _Entry(job, job.version))
         label = row["name"] if row.get("name") is not None else job.id
         path = row["functionName"]
-        start_run(self.scheduler, self.runs, job, label, path, self.runtime.app.functions.get(path), row["args"], when)
+        start_run(self.scheduler, self.runs, job, label, path, self.runtime.app.functions.get(path), row["args"], when,
+                  self.runtime)
 
 
 class RuntimeCronsBackend:

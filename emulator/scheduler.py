@@ -173,7 +173,7 @@ class Scheduler:
         self._incoming: list[list[tuple[float, Any]]] = []  # committed jobs not in the heap yet
         self.store.jobs_committed = self.jobs_committed
         # The dev server's hooks: run actions on its own event loop in real time
-        # (`action_runner(path, fn, args, job_id, on_done)`), and route a scheduled
+        # (`action_runner(path, fn, args, job_id, on_done, runtime)`), and route a scheduled
         # function's log lines to its log (`log_context(path)`, a context manager).
         self.action_runner: Callable[..., None] | None = None
         self.log_context: Callable[[str], Any] | None = None
@@ -520,16 +520,18 @@ class Scheduler:
         self.start_action(path, fn, args, job_id, lambda error: self._settle_action(job_id, path, error, started))
 
     def start_action(self, path: str, fn: ConvexFunction, args: Any, job_id: Any,
-                     on_done: Callable[[BaseException | None], None]) -> None:
+                     on_done: Callable[[BaseException | None], None], runtime: Any = None) -> None:
         """Run an action for the scheduler or a cron; `on_done(error or None)` when it ends.
 
         A sync action ends at once. An async one becomes a task of the virtual-time
         loop: it ends when its awaits are over, possibly at a later virtual time.
+        `runtime` runs it (a component's cron); by default the job's own (the app's or a component's).
         """
+        if runtime is None:
+            runtime = self._runtime_of(job_id)
         if self.action_runner is not None:
-            self.action_runner(path, fn, args, job_id, on_done)
+            self.action_runner(path, fn, args, job_id, on_done, runtime)
             return
-        runtime = self._runtime_of(job_id)
         if not fn.is_async:
             try:
                 runtime.run_action(path, fn, args, None, job_id=job_id)

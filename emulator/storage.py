@@ -60,6 +60,36 @@ class FileStorage:
         self._nonces = itertools.count(1)
         # Ids whose bytes changed since the last save, when something persists them (the dev server's --db).
         self.changed: set[str] | None = None
+        # Components' own storages by component path (emulator.components): the deployment's URLs
+        # serve their files too. Empty for an app without components.
+        self.linked: dict[str, FileStorage] = {}
+
+    component_path = ""  # the component whose files these are ("": the app's)
+
+    def holder_of(self, file_uuid: str) -> "FileStorage":
+        """The storage holding the file with this uuid: this one, or a component's."""
+        if not self.linked or file_uuid in self.ids_by_uuid:
+            return self
+        for files in self.linked.values():
+            if file_uuid in files.ids_by_uuid:
+                return files
+        return self
+
+    def holder_of_id(self, storage_id: str) -> "FileStorage | None":
+        """The storage whose `_storage` has this id (this one or a component's), or None."""
+        if self.row(storage_id) is not None:
+            return self
+        for files in self.linked.values():
+            if files.row(storage_id) is not None:
+                return files
+        return None
+
+    def for_token(self, token: str | None) -> "FileStorage":
+        """The storage an upload token was issued by: a component's token names it after a `~`."""
+        if self.linked and token:
+            nonce = token.split(".")[1] if token.count(".") >= 2 else ""
+            return self.linked.get(nonce.partition("~")[2], self)
+        return self
 
     # --- ids and rows ---------------------------------------------------------------------------
 
@@ -100,7 +130,8 @@ class FileStorage:
         issued_text, _, rest = (token or "").partition(".")
         nonce, _, signature = rest.partition(".")
         expected = hmac.new(self.secret, f"{issued_text}.{nonce}".encode(), hashlib.sha256).hexdigest()[:32]
-        if not issued_text.isdigit() or not hmac.compare_digest(signature, expected):
+        if (not issued_text.isdigit() or not hmac.compare_digest(signature, expected)
+                or nonce.partition("~")[2] != self.component_path):  # issued for another component
             raise UploadRefused(401, "StorageTokenInvalid", "Couldn't decode the StoreFileAuthorization token")
         if int(issued_text) + UPLOAD_TOKEN_VALIDITY_MS <= self.clock.now:
             raise UploadRefused(401, "StorageTokenExpired", "Store File Authorization expired")

@@ -251,6 +251,18 @@ def test_a_component_function_knows_its_component_path(t: ConvexEmulator) -> Non
     assert t.action(lambda ctx: ctx.run_query(components.counter.public.metadata))["componentPath"] == "counter"
 
 
+def test_a_sync_call_from_a_running_event_loop_stays_inside_the_component(t: ConvexEmulator) -> None:
+    # From an async test, a sync `t.action` runs the action in a helper thread: it must still run
+    # inside counter2, before and after its first await.
+    expected = ["function://counter2;public:add", "function://counter2;public:add", "counter2"]
+    assert t.action(components.counter2.public.handles_from_action) == expected
+
+    async def from_a_loop() -> list:
+        return t.action(components.counter2.public.handles_from_action)
+
+    assert asyncio.run(from_a_loop()) == expected
+
+
 # --- identity ---------------------------------------------------------------------------------------
 
 

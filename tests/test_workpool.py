@@ -10,7 +10,15 @@ from typing import Iterator
 import pytest
 
 from convex_py import api, components, internal, internal_mutation, mutation
-from convex_py.components.workpool import DEFAULT_RETRY_BEHAVIOR, Workpool, on_complete_args, workpool
+from convex_py import ConvexError
+from convex_py.components.workpool import (
+    DEFAULT_RETRY_BEHAVIOR,
+    NonRetryableError,
+    Workpool,
+    is_non_retryable_error,
+    on_complete_args,
+    workpool,
+)
 from emulator import ConvexEmulator
 from emulator.wall_clock import wall_clock_follows
 
@@ -76,6 +84,38 @@ def test_canceling_pending_work_calls_back_canceled_and_it_never_runs() -> None:
         ]
 
 
+def test_a_batch_shares_its_options_and_a_non_retryable_error_ends_the_work_at_once() -> None:
+    for t in emulator(outage_ms=1300):
+        ids = t.mutation(api.forecasts.request_batch, {"cities": ["paris", "atlantis", "oslo"]})
+        assert t.query(api.forecasts.statuses, {"ids": ids}) == [
+            {"state": "running", "previousAttempts": 0}, {"state": "running", "previousAttempts": 0},
+            {"state": "pending", "previousAttempts": 0},
+        ]
+        t.advance(10_000)
+        assert calls(t) == [
+            ("paris", 0, 200, False), ("atlantis", 0, 200, False),  # the outage (503): both retried
+            ("oslo", 200, 400, False),
+            ("paris", 1200, 1400, True),
+            ("atlantis", 1200, 1400, False),  # 404: NonRetryableError, so no attempt 3 (maxAttempts is 4)
+            ("oslo", 1400, 1600, True),
+        ]
+        assert t.query(api.forecasts.forecasts) == [
+            {"city": "paris", "kind": "success", "tempC": 15},
+            {"city": "morning batch", "kind": "failed", "error": "404 Unknown city (atlantis)"},
+            {"city": "oslo", "kind": "success", "tempC": 14},
+        ]
+        assert t.query(api.forecasts.statuses, {"ids": ids}) == [{"state": "finished"}] * 3
+
+
+def test_non_retryable_errors_are_recognized_by_their_marker() -> None:
+    error = NonRetryableError("no such city")
+    assert (str(error), error.data) == ("no such city", {"__convexWorkpoolNonRetryable": True, "message": "no such city"})
+    assert is_non_retryable_error(error)
+    assert is_non_retryable_error(ConvexError({"__convexWorkpoolNonRetryable": True, "message": "m"}))
+    assert not is_non_retryable_error(ConvexError({"message": "m"}))
+    assert not is_non_retryable_error(ValueError("no such city"))
+
+
 # --- the client on its own ----------------------------------------------------------------------------
 
 pool = Workpool(components.pool, {"maxParallelism": 1})
@@ -100,9 +140,28 @@ def enqueue(ctx, args):
             for n in (1, 2, 3)]
 
 
+@mutation
+def enqueue_batch(ctx, args):
+    return pool.enqueue_mutation_batch(ctx, internal.m.work, [{"n": n} for n in (3, 2, 1)],
+                                       {"onComplete": internal.m.finished, "context": "batch"})
+
+
+@mutation
+def enqueue_refusal(ctx, args):
+    return pool.enqueue_mutation(ctx, internal.m.refuse, {}, on_complete=internal.m.finished, context="refusal")
+
+
+@internal_mutation
+def refuse(ctx, args):
+    ctx.db.insert("log", {"n": 0})
+    raise NonRetryableError("refused for good")
+
+
 @pytest.fixture
 def t() -> Iterator[ConvexEmulator]:
-    emulator = ConvexEmulator(modules={"m": {"work": work, "finished": finished, "enqueue": enqueue}},
+    emulator = ConvexEmulator(modules={"m": {"work": work, "finished": finished, "enqueue": enqueue,
+                                             "enqueue_batch": enqueue_batch, "enqueue_refusal": enqueue_refusal,
+                                             "refuse": refuse}},
                               start_time=T0)
     emulator.register_component("pool", workpool)
     with wall_clock_follows(emulator):
@@ -119,6 +178,27 @@ def test_enqueued_mutations_run_once_each_and_report_their_results(t: ConvexEmul
         (ids[1], 2, {"kind": "failed", "error": "two is not allowed"}),  # mutations are not retried
         (ids[2], 3, {"kind": "success", "returnValue": 30}),
     ]
+
+
+def test_a_mutation_batch_runs_one_at_a_time_in_the_order_given(t: ConvexEmulator) -> None:
+    ids = t.mutation(internal.m.enqueue_batch)
+    assert len(ids) == len(set(ids)) == 3
+    t.finish_all_scheduled_functions()
+    assert t.query(lambda ctx: [d["n"] for d in ctx.db.query("log").collect()]) == [3, 1]  # 2 rolled back
+    results = t.query(lambda ctx: [(d["workId"], d["context"], d["result"]) for d in ctx.db.query("results").collect()])
+    assert results == [
+        (ids[0], "batch", {"kind": "success", "returnValue": 30}),
+        (ids[1], "batch", {"kind": "failed", "error": "two is not allowed"}),
+        (ids[2], "batch", {"kind": "success", "returnValue": 10}),
+    ]
+
+
+def test_a_non_retryable_error_from_a_mutation_reports_its_own_message(t: ConvexEmulator) -> None:
+    work_id = t.mutation(internal.m.enqueue_refusal)
+    t.finish_all_scheduled_functions()
+    assert t.query(lambda ctx: ctx.db.query("log").collect()) == []  # its write rolled back
+    results = t.query(lambda ctx: [(d["workId"], d["context"], d["result"]) for d in ctx.db.query("results").collect()])
+    assert results == [(work_id, "refusal", {"kind": "failed", "error": "refused for good"})]
 
 
 def test_options_and_defaults() -> None:

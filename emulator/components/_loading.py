@@ -18,8 +18,11 @@ from convex_py._components import AppDefinition, ComponentDefinition, _check_nam
 from convex_py.errors import AppLoadError, ComponentError
 
 from ..app import CONFIG_FILE, App, find_convex_dir, import_app_modules, package_name
+from ..crons import CronRunner
+from ..runtime_crons import RuntimeCronRunner
 from ._node import ComponentNode
 from ._runtime import ComponentRuntime, ComponentScheduler
+from ._storage import ComponentFileStorage
 from ._store import ComponentStore
 
 if TYPE_CHECKING:
@@ -129,13 +132,21 @@ class Components:
         store = ComponentStore(root_runtime.store, app.schema)
         runtime = ComponentRuntime(app, store, root_runtime.clock, root_runtime.limits)
         runtime.lock = root_runtime.lock  # one deployment: one writer at a time, across components
+        path = name if parent is self.root else f"{parent.path}/{name}"
         files = getattr(root_runtime, "storage", None)
         if files is not None:  # its own files, as its own tables (rows in its own `_storage`)
-            runtime.storage = type(files)(store, root_runtime.clock, runtime.lock, api_url=files.api_url,
-                                          secret=files.secret)
-        path = name if parent is self.root else f"{parent.path}/{name}"
+            runtime.storage = ComponentFileStorage(files, store, path)
         node = ComponentNode(name, path, app, store, runtime, parent, self.registry)
         runtime.scheduler = ComponentScheduler(self.scheduler, node)
+        # Its crons: the jobs of its crons.py, and `convex_py.crons.Crons` called from its functions
+        # (rows in its own `_crons`); both run in it, and log their runs in one list of its own.
+        node.crons = CronRunner(self.scheduler, runtime)
+        runtime.runtime_crons = RuntimeCronRunner(self.scheduler, runtime)
+        runtime.runtime_crons.runs = node.crons.runs
+        try:
+            node.crons.deploy(app.crons)
+        except AppLoadError as exc:
+            raise ComponentError(f"Component {path!r}: {exc}") from None
         parent.children[name] = node
         self.registry[path] = node
         if definition is not None:

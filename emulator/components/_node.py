@@ -57,6 +57,7 @@ class ComponentNode:
         self.children: dict[str, ComponentNode] = {}
         self.registry = registry  # every node of the deployment, by path
         self._homes: dict[str, JobHome | None] = {}
+        self.crons: Any = None  # its crons.py jobs (a CronRunner); the app's are the emulator's own
         runtime.component = self
         runtime.component_path = path
 

@@ -286,7 +286,9 @@ class DevServer:
     max_log_entries = 10_000  # of the emulator's execution and cron-run logs: a server runs for days
 
     def _trim_logs(self) -> None:
-        for entries in (self.emulator._scheduler.executions, self.emulator._crons.runs):
+        tree = self.emulator._components
+        component_runs = [node.crons.runs for path, node in tree.registry.items() if path] if tree else []
+        for entries in (self.emulator._scheduler.executions, self.emulator._crons.runs, *component_runs):
             if len(entries) > 2 * self.max_log_entries:
                 del entries[:-self.max_log_entries]
 
@@ -316,10 +318,14 @@ class DevServer:
             logs.reset(token)
 
     def _start_action(self, path: str, fn: Any, args: Any, job_id: Any,
-                      on_done: Callable[[BaseException | None], None]) -> None:
-        """The scheduler's hook: start a due action on the loop; `on_done` runs there when it ends."""
+                      on_done: Callable[[BaseException | None], None], runtime: Any = None) -> None:
+        """The scheduler's hook: start a due action on the loop; `on_done` runs there when it ends.
+
+        `runtime` is the one the action runs in: the app's, or the component's whose job or cron it is."""
         loop = self.loop
         assert loop is not None
+        if runtime is None:
+            runtime = self.runtime
         context = contextvars.copy_context()
         context.run(logs.use, logs.FunctionLogs(path, self.log))
 
@@ -336,7 +342,7 @@ class DevServer:
 
         if fn.is_async:
             def begin() -> None:
-                coroutine = self.runtime.action_coroutine_for(path, fn, args, None, job_id)
+                coroutine = runtime.action_coroutine_for(path, fn, args, None, job_id)
                 task = loop.create_task(coroutine, context=context)
                 self._actions.add(task)
 
@@ -351,7 +357,7 @@ class DevServer:
 
         def target() -> None:
             try:
-                context.run(self.runtime.run_action, path, fn, args, None, job_id)
+                context.run(runtime.run_action, path, fn, args, None, job_id)
             except BaseException as exc:
                 _call_soon(loop, done, exc)
             else:

@@ -1,5 +1,6 @@
 """File bytes in the `--db` file: a `files` table beside the documents, written in the same
-SQLite transaction as the `_storage` rows, so a restart serves every file it had.
+SQLite transaction as the `_storage` rows, so a restart serves every file it had (the app's and
+its components', whose storage ids never repeat).
 """
 
 from __future__ import annotations
@@ -31,23 +32,35 @@ def save(db: sqlite3.Connection, files: "FileStorage") -> list[str]:
     if files.changed:
         files.changed.clear()
     for storage_id in changed:
-        data = files.data.get(storage_id)
+        holder = _holding(files, storage_id)
+        data = None if holder is None else holder.data[storage_id]
         if data is None:
             db.execute("DELETE FROM files WHERE id = ?", (storage_id,))
         else:
-            db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?)", (storage_id, files.uuids[storage_id], data))
+            db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?)", (storage_id, holder.uuids[storage_id], data))
     return changed
+
+
+def _holding(files: "FileStorage", storage_id: str) -> "FileStorage | None":
+    """The storage keeping this file's bytes: the app's, or a component's (ids are deployment-wide)."""
+    if storage_id in files.data:
+        return files
+    for linked in files.linked.values():
+        if storage_id in linked.data:
+            return linked
+    return None
 
 
 def load(db: sqlite3.Connection, files: "FileStorage") -> int:
     """Bring back the saved files whose `_storage` row exists; the others are deleted at the next save."""
     restored = 0
     for storage_id, file_uuid, data in db.execute("SELECT id, uuid, data FROM files"):
-        if files.row(storage_id) is None:  # its row went in a commit saved before the bytes' removal
+        holder = files.holder_of_id(storage_id)  # the app's `_storage` row, or a component's
+        if holder is None:  # its row went in a commit saved before the bytes' removal
             assert files.changed is not None
             files.changed.add(storage_id)
             continue
-        files.restore(storage_id, file_uuid, bytes(data))
+        holder.restore(storage_id, file_uuid, bytes(data))
         restored += 1
     return restored
 

@@ -11,7 +11,8 @@ server on it stops at start.
 
 On start, the documents come back, pending jobs go back on the heap (overdue
 ones run at once), an action found `inProgress` is failed as after a crash, and
-each cron job runs an overdue time once, skipping the other missed times.
+each cron job runs an overdue time once, skipping the other missed times. The
+app's components are kept the same way, beside it (see `components_db`).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from convex_py._values import Id, copy_value
 from convex_py.errors import PersistenceError
 
 from ..scheduler import CLEANUP, JOBS, RETENTION_MS, TRANSIENT_ACTION_ERROR
-from . import convex_json, files_db
+from . import components_db, convex_json, files_db
 
 if TYPE_CHECKING:
     from .._emulator import ConvexEmulator
@@ -104,7 +105,7 @@ class Persistence:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")  # commits write the WAL; the syncer fsyncs it
             self.db.execute("PRAGMA wal_autocheckpoint=0")  # the syncer checkpoints, off the runtime's lock
-            self.db.executescript(_SCHEMA + files_db.SCHEMA)
+            self.db.executescript(_SCHEMA + files_db.SCHEMA + components_db.SCHEMA)
         except sqlite3.Error as exc:
             self._close_quietly()
             raise PersistenceError(f"--db {self.path} is not a usable convex-py database: {exc}") from None
@@ -116,6 +117,8 @@ class Persistence:
         for table in store.tables.values():
             table.dirty = store.dirty
         self._saved_crons: dict[str, float] | None = None
+        # The app's components, when it has any: their tables, jobs and crons are saved with the app's.
+        self.components = components_db.ComponentsState(emulator, self.commit)
         self.files = emulator._runtime.storage
         self.files.changed = set()
         self._save_secret = False  # set by load(): a new deployment's upload-URL secret, to keep
@@ -149,7 +152,9 @@ class Persistence:
         store = self.emulator.store
         dirty = store.dirty
         crons = self._cron_state()
-        if not dirty and crons == self._saved_crons and not self.files.changed and not self._save_secret:
+        components = self.components
+        if (not dirty and crons == self._saved_crons and not self.files.changed and not self._save_secret
+                and not (components and components.pending())):
             return 0
         changed = list(dirty)
         dirty.clear()
@@ -169,6 +174,8 @@ class Persistence:
                         else:
                             body = json.dumps(convex_json.encode(doc))
                             db.execute("INSERT OR REPLACE INTO documents VALUES (?, ?, ?)", (table_name, doc_id, body))
+                    if components:
+                        components.write(db, changed, self._put)
                     changed_files = files_db.save(db, self.files)
                     if self._save_secret:
                         self._put(files_db.SECRET_KEY, self.files.secret.hex())
@@ -184,13 +191,16 @@ class Persistence:
             except (sqlite3.Error, OSError) as exc:
                 dirty.update(changed)
                 self.files.changed.update(changed_files)
+                components.restore()
                 raise PersistenceError(f"Could not write the commit to {self.path}: {exc}; nothing was applied") from None
             except BaseException:
                 dirty.update(changed)
                 self.files.changed.update(changed_files)
+                components.restore()
                 raise
         self._saved_crons = crons
         self._save_secret = False
+        components.saved()
         with self._cond:
             self.written += 1
             self._cond.notify()
@@ -295,30 +305,41 @@ class Persistence:
             rows = self.db.execute("SELECT tbl, id, body FROM documents").fetchall()
             if not rows and not meta:
                 return 0
-            for table_name, doc_id, body in rows:
+            for table_key, doc_id, body in rows:
+                home, table_name = self.components.locate(table_key)  # the app's, or a component's
+                if home is None:
+                    continue  # a component no longer installed: its rows stay in the file
                 doc = convex_json.decode(json.loads(body))
                 doc["_id"] = Id(doc_id, table_name)
-                table = store.tables.get(table_name) or store._create_table(table_name, {}, None)
-                table.dirty = store.dirty
+                table = home.tables.get(table_name) or home._create_table(table_name, {}, None)
+                table.dirty = home.dirty
                 _copy, size = copy_value({k: v for k, v in doc.items() if not k.startswith("_")})
                 table.add(doc, size + 40)
             files_db.load(self.db, self.files)
         except (sqlite3.Error, ValueError, TypeError, KeyError) as exc:
             raise PersistenceError(f"--db {self.path} holds data convex-py cannot read: {exc}") from None
         store.dirty.clear()
+        for node in self.components.nodes:
+            node.store.dirty.clear()
         store._sequence = max(store._sequence, int(meta.get("sequence", 0)))
         store._last_creation_time = max(store._last_creation_time, float(meta.get("last_creation_time", 0.0)))
         with emulator._runtime.lock:
+            self.components.restore_homes(self.db)
             self._restore_jobs()
             self._restore_crons(meta.get("crons", {}))
+            self.components.restore_crons(meta.get(components_db.CRONS_KEY, {}), emulator.now, self.log)
             self.save()
         return len(rows)
 
     def _restore_jobs(self) -> None:
         scheduler = self.emulator._scheduler
         now = self.emulator.now
-        # In creation order: jobs due at the same time run in the order they were scheduled.
-        for job in self.emulator.store.tables[JOBS].in_creation_order():
+        # In creation order: jobs due at the same time run in the order they were scheduled
+        # (the app's and its components' alike: creation times are deployment-wide).
+        jobs = self.emulator.store.tables[JOBS].in_creation_order()
+        if self.components:
+            jobs = sorted([*jobs, *self.components.jobs()], key=lambda job: job["_creationTime"])
+        for job in jobs:
             job_id = job["_id"]
             kind = job["state"]["kind"]
             if kind == "pending":
@@ -335,6 +356,7 @@ class Persistence:
             job = runtime_crons.jobs[job_id] = _Job(runtime_crons, job_id)
             if not row["paused"]:
                 job.start(now, row["schedule"])
+        self.components.restore_runtime_crons(now)
 
     def _restore_crons(self, saved: dict[str, float]) -> None:
         now = self.emulator.now
@@ -348,6 +370,7 @@ class Persistence:
 
     def close(self) -> None:
         """Sync what is written, close the file and release its lock."""
+        self.components.detach()
         try:
             self.flush()
         except Exception:  # closing must not fail; the syncer reported the error already

@@ -1,6 +1,7 @@
 """A work pool component, as `@convex-dev/workpool`: run actions and mutations with at most
-`maxParallelism` at a time, retry failed actions with exponential backoff, and call an
-`onComplete` mutation with the result (`success`, `failed` or `canceled`).
+`maxParallelism` at a time, retry failed actions with exponential backoff (unless they raise
+`NonRetryableError`), and call an `onComplete` mutation with the result (`success`, `failed` or
+`canceled`). `enqueue_*_batch` queue many items in one call; `status_batch` reads many statuses.
 
     # convex/convex_config.py
     from convex_py import define_app
@@ -24,13 +25,15 @@ from convex_py import create_function_handle, get_function_name, v
 from convex_py._components import ComponentReference, is_handle
 
 from .component.convex_config import workpool
+from .component.errors import NonRetryableError, is_non_retryable_error, isNonRetryableError
 
 # Attempts run after waits of [0, 250, 500, 1000, 2000] ms.
 DEFAULT_RETRY_BEHAVIOR = {"maxAttempts": 5, "initialBackoffMs": 250, "base": 2}
 
 _OPTION_NAMES = {"maxParallelism": "max_parallelism", "retryActionsByDefault": "retry_actions_by_default",
                  "defaultRetryBehavior": "default_retry_behavior", "logLevel": "log_level"}
-_ENQUEUE_NAMES = {"onComplete": "on_complete", "runAt": "run_at", "runAfter": "run_after"}
+_ENQUEUE_NAMES = {"onComplete": "on_complete", "runAt": "run_at", "runAfter": "run_after", "name": "name",
+                  "retry": "retry", "context": "context"}
 
 result_validator = v.union(
     v.object({"kind": v.literal("success"), "returnValue": v.any()}),
@@ -86,16 +89,16 @@ class Workpool:
     def _config(self) -> dict[str, Any]:
         return {} if self.max_parallelism is None else {"maxParallelism": self.max_parallelism}
 
-    def _enqueue(self, ctx: Any, kind: str, ref: Any, fn_args: Any, options: dict[str, Any] | None,
-                 kwargs: dict[str, Any]) -> Any:
+    def _item(self, kind: str, ref: Any, options: dict[str, Any] | None, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """What every item enqueued by one call shares: handle, name, run time, retries, onComplete."""
         given = {**{k: v for k, v in kwargs.items() if v is not None}, **_snake(options, _ENQUEUE_NAMES, "enqueue")}
         run_at = given.get("run_at")
         if isinstance(run_at, datetime):
             run_at = run_at.timestamp() * 1000
         if run_at is None:
             run_at = time.time() * 1000 + given.get("run_after", 0)
-        args: dict[str, Any] = {"fnHandle": _handle(ref), "fnName": _name(ref), "fnArgs": fn_args or {},
-                                "fnType": kind, "runAt": run_at, "config": self._config()}
+        args: dict[str, Any] = {"fnHandle": _handle(ref), "fnName": given.get("name") or _name(ref),
+                                "fnType": kind, "runAt": run_at}
         retry = given.get("retry")
         if kind == "action":
             if retry is True or (retry is None and self.retry_actions_by_default):
@@ -107,7 +110,20 @@ class Workpool:
             if "context" in given:
                 on_complete["context"] = given["context"]
             args["onComplete"] = on_complete
+        return args
+
+    def _enqueue(self, ctx: Any, kind: str, ref: Any, fn_args: Any, options: dict[str, Any] | None,
+                 kwargs: dict[str, Any]) -> Any:
+        args = {**self._item(kind, ref, options, kwargs), "fnArgs": fn_args or {}, "config": self._config()}
         return ctx.run_mutation(self.component.lib.enqueue, args)
+
+    def _enqueue_batch(self, ctx: Any, kind: str, ref: Any, args_list: Any, options: dict[str, Any] | None,
+                       kwargs: dict[str, Any]) -> Any:
+        if not isinstance(args_list, (list, tuple)):
+            raise TypeError(f"enqueue_{kind}_batch takes a list of argument objects, got {args_list!r}")
+        shared = self._item(kind, ref, options, kwargs)
+        items = [{**shared, "fnArgs": fn_args or {}} for fn_args in args_list]
+        return ctx.run_mutation(self.component.lib.enqueue_batch, {"items": items, "config": self._config()})
 
     def enqueue_action(self, ctx: Any, ref: Any, fn_args: Any = None, options: dict[str, Any] | None = None, *,
                        retry: Any = None, on_complete: Any = None, context: Any = None, run_at: Any = None,
@@ -137,6 +153,34 @@ class Workpool:
             kwargs["context"] = context
         return self._enqueue(ctx, "query", ref, fn_args, options, kwargs)
 
+    def enqueue_action_batch(self, ctx: Any, ref: Any, args_list: Any, options: dict[str, Any] | None = None, *,
+                             retry: Any = None, on_complete: Any = None, context: Any = None, run_at: Any = None,
+                             run_after: float | None = None) -> Any:
+        """Queue one action per argument object, in one transaction; returns their work ids, in order.
+        Each runs, retries and calls `on_complete` (with the shared `context`) on its own."""
+        kwargs = {"retry": retry, "on_complete": on_complete, "run_at": run_at, "run_after": run_after}
+        if context is not None:
+            kwargs["context"] = context
+        return self._enqueue_batch(ctx, "action", ref, args_list, options, kwargs)
+
+    def enqueue_mutation_batch(self, ctx: Any, ref: Any, args_list: Any, options: dict[str, Any] | None = None, *,
+                               on_complete: Any = None, context: Any = None, run_at: Any = None,
+                               run_after: float | None = None) -> Any:
+        """Queue one mutation per argument object, in one transaction; returns their work ids, in order."""
+        kwargs = {"on_complete": on_complete, "run_at": run_at, "run_after": run_after}
+        if context is not None:
+            kwargs["context"] = context
+        return self._enqueue_batch(ctx, "mutation", ref, args_list, options, kwargs)
+
+    def enqueue_query_batch(self, ctx: Any, ref: Any, args_list: Any, options: dict[str, Any] | None = None, *,
+                            on_complete: Any = None, context: Any = None, run_at: Any = None,
+                            run_after: float | None = None) -> Any:
+        """Queue one query per argument object, in one transaction; returns their work ids, in order."""
+        kwargs = {"on_complete": on_complete, "run_at": run_at, "run_after": run_after}
+        if context is not None:
+            kwargs["context"] = context
+        return self._enqueue_batch(ctx, "query", ref, args_list, options, kwargs)
+
     def cancel(self, ctx: Any, work_id: str) -> Any:
         """Cancel work: pending work ends `canceled` at once; running work ends, without retries."""
         return ctx.run_mutation(self.component.lib.cancel, {"id": work_id, "config": self._config()})
@@ -149,10 +193,19 @@ class Workpool:
         """`{"state": "pending"|"running", "previousAttempts": n}` or `{"state": "finished"}`."""
         return ctx.run_query(self.component.lib.status, {"id": work_id})
 
+    def status_batch(self, ctx: Any, work_ids: list[str]) -> Any:
+        """The status of each work id, in order (see `status`)."""
+        return ctx.run_query(self.component.lib.status_batch, {"ids": list(work_ids)})
+
     enqueueAction = enqueue_action
     enqueueMutation = enqueue_mutation
     enqueueQuery = enqueue_query
+    enqueueActionBatch = enqueue_action_batch
+    enqueueMutationBatch = enqueue_mutation_batch
+    enqueueQueryBatch = enqueue_query_batch
     cancelAll = cancel_all
+    statusBatch = status_batch
 
 
-__all__ = ["DEFAULT_RETRY_BEHAVIOR", "Workpool", "on_complete_args", "result_validator", "vOnCompleteArgs", "workpool"]
+__all__ = ["DEFAULT_RETRY_BEHAVIOR", "NonRetryableError", "Workpool", "isNonRetryableError", "is_non_retryable_error",
+           "on_complete_args", "result_validator", "vOnCompleteArgs", "workpool"]

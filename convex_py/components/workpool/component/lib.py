@@ -3,7 +3,8 @@ backoff, or call `onComplete`), cancel, status.
 
 Retries wait `initialBackoffMs * base ** (attempts - 1)` after a failed attempt, exactly
 *(ours: Convex's workpool multiplies by a random jitter in [0.5, 1.5) and rounds to 100 ms
-segments; the emulator's waits are exact, so tests can assert the times)*.
+segments; the emulator's waits are exact, so tests can assert the times)*. A failure marked
+non-retryable (`NonRetryableError`) ends the work at once, as in Convex's.
 """
 
 from __future__ import annotations
@@ -70,19 +71,33 @@ def loop(ctx, args):
     kick(ctx)
 
 
-@mutation(args={
+item_args = {
     "fnHandle": v.string(), "fnName": v.string(), "fnArgs": v.any(),
     "fnType": v.union(v.literal("action"), v.literal("mutation"), v.literal("query")),
     "runAt": v.number(), "retryBehavior": v.optional(retry_behavior),
     "onComplete": v.optional(v.object({"fnHandle": v.string(), "context": v.optional(v.any())})),
-    "config": config_args,
-}, returns=v.string())
-def enqueue(ctx, args):
+}
+
+
+def _insert(ctx: Any, args: dict[str, Any]) -> Any:
     item = {key: value for key, value in args.items() if key != "config"}
     item.update({"runAt": max(args["runAt"], _now()), "attempts": 0, "state": "pending"})
-    work_id = ctx.db.insert("work", item)
+    return ctx.db.insert("work", item)
+
+
+@mutation(args={**item_args, "config": config_args}, returns=v.string())
+def enqueue(ctx, args):
+    work_id = _insert(ctx, args)
     kick(ctx, args["config"])
     return work_id
+
+
+@mutation(args={"items": v.array(v.object(item_args)), "config": config_args}, returns=v.array(v.string()))
+def enqueue_batch(ctx, args):
+    """Many items in one transaction (Convex's `enqueueBatch`): ids in the order given."""
+    work_ids = [_insert(ctx, item) for item in args["items"]]
+    kick(ctx, args["config"])
+    return work_ids
 
 
 def finish(ctx: Any, work: dict[str, Any], result: dict[str, Any]) -> None:
@@ -101,7 +116,7 @@ def finish(ctx: Any, work: dict[str, Any], result: dict[str, Any]) -> None:
             print(f"[workpool] onComplete for {work['_id']} failed: {exc}")
 
 
-@internal_mutation(args={"workId": v.string(), "result": result_validator})
+@internal_mutation(args={"workId": v.string(), "result": result_validator, "nonRetryable": v.optional(v.boolean())})
 def complete(ctx, args):
     work = ctx.db.get(ctx.db.normalize_id("work", args["workId"]))
     if work is None:
@@ -109,7 +124,8 @@ def complete(ctx, args):
     result = args["result"]
     attempts = work["attempts"] + 1
     retry = work.get("retryBehavior")
-    if result["kind"] == "failed" and retry is not None and attempts < retry["maxAttempts"]:
+    if (result["kind"] == "failed" and not args.get("nonRetryable") and retry is not None
+            and attempts < retry["maxAttempts"]):
         if work.get("canceled"):
             finish(ctx, work, {"kind": "canceled"})
         else:
@@ -143,11 +159,20 @@ def cancel_all(ctx, args):
     kick(ctx, args.get("config"))
 
 
-@query(args={"id": v.string()})
-def status(ctx, args):
-    work_id = ctx.db.normalize_id("work", args["id"])
-    work = None if work_id is None else ctx.db.get(work_id)
+def _status(ctx: Any, work_id: str) -> dict[str, Any]:
+    found = ctx.db.normalize_id("work", work_id)
+    work = None if found is None else ctx.db.get(found)
     if work is None:
         return {"state": "finished"}
     return {"state": work["state"], "previousAttempts": work["attempts"]}
+
+
+@query(args={"id": v.string()})
+def status(ctx, args):
+    return _status(ctx, args["id"])
+
+
+@query(args={"ids": v.array(v.string())})
+def status_batch(ctx, args):
+    return [_status(ctx, work_id) for work_id in args["ids"]]
 

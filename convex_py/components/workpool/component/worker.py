@@ -6,11 +6,24 @@ from typing import Any
 
 from convex_py import internal, internal_action, internal_mutation, internal_query, v
 
+from .errors import non_retryable_message
 from .lib import complete
 
 
-def _error(exc: BaseException) -> str:
-    return str(exc)  # the message, as Convex's workpool reports `e.message`
+def _failure(exc: BaseException) -> dict[str, Any]:
+    """The failed result of an attempt: the message, as Convex's workpool reports `e.message`
+    (a NonRetryableError's own message), and whether it must not be retried."""
+    message = non_retryable_message(exc)
+    if message is None:
+        return {"kind": "failed", "error": str(exc)}
+    return {"kind": "failed", "error": message, "nonRetryable": True}
+
+
+def _completion(work_id: str, result: dict[str, Any]) -> dict[str, Any]:
+    args = {"workId": work_id, "result": {k: v for k, v in result.items() if k != "nonRetryable"}}
+    if result.get("nonRetryable"):
+        args["nonRetryable"] = True
+    return args
 
 
 @internal_action(args={"workId": v.string()})
@@ -22,8 +35,8 @@ async def run_action(ctx, args):
         value = await ctx.run_action(work["fnHandle"], work["fnArgs"])
         result: dict[str, Any] = {"kind": "success", "returnValue": value}
     except Exception as exc:  # noqa: BLE001 (any failure is the work's result)
-        result = {"kind": "failed", "error": _error(exc)}
-    await ctx.run_mutation(internal.lib.complete, {"workId": args["workId"], "result": result})
+        result = _failure(exc)
+    await ctx.run_mutation(internal.lib.complete, _completion(args["workId"], result))
 
 
 @internal_mutation(args={"workId": v.string()})
@@ -35,8 +48,8 @@ def run_mutation(ctx, args):
     try:
         result: dict[str, Any] = {"kind": "success", "returnValue": run(work["fnHandle"], work["fnArgs"])}
     except Exception as exc:  # noqa: BLE001 (its writes roll back; the failure is the result)
-        result = {"kind": "failed", "error": _error(exc)}
-    complete.handler(ctx, {"workId": args["workId"], "result": result})
+        result = _failure(exc)
+    complete.handler(ctx, _completion(args["workId"], result))
 
 
 @internal_query(args={"workId": v.string()})
