@@ -1,0 +1,1020 @@
+"""Conformance probes: each promise of DESIGN.md and SEMANTICS.md, exercised as a user writes it.
+
+One test per promise; the comment above each quotes the sentence it checks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import textwrap
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from convex_py import (
+    ConvexError,
+    Id,
+    action,
+    api,
+    internal,
+    internal_action,
+    internal_mutation,
+    internal_query,
+    mutation,
+    query,
+    v,
+)
+from convex_py.errors import ConvexPyError
+from emulator import ConvexEmulator
+
+START = "2030-01-01T00:00:00Z"
+T0 = 1893456000000.0  # START in ms
+SECOND = 1000
+MINUTE = 60 * SECOND
+HOUR = 60 * MINUTE
+DAY = 24 * HOUR
+
+
+def write_app(root: Path, files: dict[str, str]) -> Path:
+    """An app folder `root` with `convex/<file>` for each entry (dedented)."""
+    for name, source in files.items():
+        path = root / "convex" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(source))
+    return root
+
+
+def emu(*, start_time=START, **modules):
+    return ConvexEmulator(modules=modules, start_time=start_time)
+
+
+# =====================================================================================
+# DESIGN.md: Application code
+# =====================================================================================
+
+# "A function's path is "<module path>:<name>": convex/orders.py's create_order is
+# "orders:create_order", convex/admin/users.py's remove is "admin/users:remove"."
+def test_function_paths_follow_module_paths(tmp_path):
+    app = write_app(tmp_path / "app", {
+        "orders.py": """
+            from convex_py import mutation
+            @mutation
+            def create_order(ctx, args):
+                return "created"
+        """,
+        "admin/users.py": """
+            from convex_py import mutation
+            @mutation
+            def remove(ctx, args):
+                return "removed"
+        """,
+    })
+    t = ConvexEmulator(str(app), start_time=START)
+    assert t.mutation("orders:create_order", {}) == "created"
+    assert t.mutation("admin/users:remove", {}) == "removed"
+    assert t.mutation(api.admin.users.remove, {}) == "removed"
+
+
+# "`app` is the app folder or its `convex/` folder"
+def test_app_is_the_folder_or_its_convex_folder(tmp_path):
+    app = write_app(tmp_path / "app", {"m.py": """
+        from convex_py import query
+        @query
+        def one(ctx, args):
+            return 1
+    """})
+    assert ConvexEmulator(app).query("m:one") == 1
+    assert ConvexEmulator(app / "convex").query("m:one") == 1
+
+
+# "Optional special modules: schema.py (exports `schema` or a default), crons.py (exports `crons`)."
+def test_schema_module_exports_schema_or_default_and_crons_module_exports_crons(tmp_path):
+    for export in ("schema", "default"):
+        app = write_app(tmp_path / export, {
+            "schema.py": f"""
+                from convex_py import define_schema, define_table, v
+                {export} = define_schema({{"notes": define_table({{"body": v.string()}})}})
+            """,
+            "notes.py": """
+                from convex_py import mutation
+                @mutation
+                def add(ctx, args):
+                    return ctx.db.insert("notes", args)
+            """,
+        })
+        t = ConvexEmulator(app, start_time=START)
+        with pytest.raises(ConvexPyError):
+            t.mutation("notes:add", {"body": 1})
+        assert t.mutation("notes:add", {"body": "x"}).table == "notes"
+    app = write_app(tmp_path / "withcrons", {
+        "crons.py": """
+            from convex_py import cron_jobs, internal
+            crons = cron_jobs()
+            crons.interval("tick", {"minutes": 5}, internal.jobs.tick)
+        """,
+        "jobs.py": """
+            from convex_py import internal_mutation
+            @internal_mutation
+            def tick(ctx, args):
+                ctx.db.insert("ticks", {})
+        """,
+    })
+    t = ConvexEmulator(app, start_time=START)
+    t.advance(minutes=10)
+    assert [run["time"] for run in t.cron_runs("tick")] == [T0, T0 + 5 * MINUTE, T0 + 10 * MINUTE]
+
+
+# The DESIGN.md example app, verbatim: run_after(0, ...), run_after(7 days, ...), an async handler
+# awaiting ctx.db.patch.
+@mutation(args={"items": v.array(v.string())}, returns=v.id("orders"))
+def create_order(ctx, args):
+    order_id = ctx.db.insert("orders", {"items": args["items"]})
+    ctx.scheduler.run_after(0, internal.emails.send_confirmation, {"orderId": order_id})
+    ctx.scheduler.run_after(7 * 24 * 3600 * 1000, internal.orders.archive_order, {"orderId": order_id})
+    return order_id
+
+
+@internal_mutation(args={"orderId": v.id("orders")})
+async def archive_order(ctx, args):          # async handlers are fine too
+    await ctx.db.patch(args["orderId"], {"archived": True})
+
+
+@internal_mutation(args={"orderId": v.id("orders")})
+def send_confirmation(ctx, args):
+    ctx.db.insert("emails", {"orderId": args["orderId"]})
+
+
+def test_the_design_example_app_runs_as_written():
+    t = ConvexEmulator(
+        modules={
+            "orders": {"create_order": create_order, "archive_order": archive_order},
+            "emails": {"send_confirmation": send_confirmation},
+        },
+        start_time="2030-01-01T00:00:00Z",
+    )
+    order_id = t.mutation(api.orders.create_order, {"items": ["book"]})
+    assert isinstance(order_id, Id) and order_id.table == "orders"
+    assert [j["state"]["kind"] for j in t.scheduled_functions()] == ["pending", "pending"]
+    t.advance(days=7)
+    doc = t.run(lambda ctx: ctx.db.get(order_id))
+    assert doc["archived"] is True and doc["items"] == ["book"]
+    jobs = t.scheduled_functions()
+    # the confirmation completed at T0, so its row is removed at T0 + 7 days (retention)
+    assert [(j["name"], j["state"], j["scheduledTime"]) for j in jobs] == [
+        ("orders:archive_order", {"kind": "success"}, T0 + 7 * DAY),
+    ]
+    assert t.run(lambda ctx: len(ctx.db.query("emails").collect())) == 1
+
+
+# "Decorators: query, mutation, action, internal_query, internal_mutation, internal_action;
+# each usable bare (@mutation) or with args=, returns=."
+def test_every_decorator_bare_and_with_args_and_returns():
+    decorators = {"query": query, "mutation": mutation, "action": action, "internal_query": internal_query,
+                  "internal_mutation": internal_mutation, "internal_action": internal_action}
+    module = {}
+    for name, decorator in decorators.items():
+        module[f"{name}_bare"] = decorator(lambda ctx, args: args.get("x", 0) + 1)
+        module[f"{name}_typed"] = decorator(args={"x": v.int64()}, returns=v.int64())(lambda ctx, args: args["x"] + 1)
+    t = emu(m=module)
+    for name in decorators:
+        kind = name.removeprefix("internal_")
+        call = getattr(t, kind)
+        assert call(f"m:{name}_bare", {"x": 1}) == 2
+        assert call(f"m:{name}_typed", {"x": 41}) == 42
+        with pytest.raises(ConvexPyError):
+            call(f"m:{name}_typed", {"x": "41"})
+
+
+# "A handler may be def (its ctx methods return values) or async def (its ctx methods are
+# awaited, exactly like Convex's JavaScript)."
+@mutation
+def sync_insert(ctx, args):
+    doc_id = ctx.db.insert("t", {"n": 1})
+    return ctx.db.get(doc_id)["n"]
+
+
+@mutation
+async def async_insert(ctx, args):
+    doc_id = await ctx.db.insert("t", {"n": 2})
+    return (await ctx.db.get(doc_id))["n"]
+
+
+def test_sync_and_async_handlers():
+    t = emu(m={"sync_insert": sync_insert, "async_insert": async_insert})
+    assert t.mutation("m:sync_insert") == 1
+    assert t.mutation("m:async_insert") == 2
+
+
+# "Function references: api.orders.create_order (public), internal.orders.archive_order
+# (internal), the decorated function object itself, or the string "orders:create_order".
+# All are accepted wherever a reference is."
+@internal_mutation
+def ref_target(ctx, args):
+    ctx.db.insert("hits", {"via": args["via"]})
+    return args["via"]
+
+
+@internal_query
+def ref_query(ctx, args):
+    return args["via"]
+
+
+@internal_action
+def ref_action(ctx, args):
+    return args["via"]
+
+
+@mutation
+def ref_from_mutation(ctx, args):
+    out = [ctx.run_mutation(r, {"via": f"run_mutation {i}"}) for i, r in
+           enumerate([internal.refs.ref_target, ref_target, "refs:ref_target"])]
+    out += [ctx.run_query(r, {"via": f"run_query {i}"}) for i, r in
+            enumerate([internal.refs.ref_query, ref_query, "refs:ref_query"])]
+    for i, r in enumerate([internal.refs.ref_target, ref_target, "refs:ref_target"]):
+        ctx.scheduler.run_after(0, r, {"via": f"run_after {i}"})
+        ctx.scheduler.run_at(T0 + 1, r, {"via": f"run_at {i}"})
+    return out
+
+
+@action
+def ref_from_action(ctx, args):
+    return [ctx.run_action(r, {"via": str(i)}) for i, r in enumerate([internal.refs.ref_action, ref_action,
+                                                                       "refs:ref_action"])]
+
+
+def test_every_reference_form_is_accepted_wherever_a_reference_is():
+    module = {"ref_target": ref_target, "ref_query": ref_query, "ref_action": ref_action,
+              "ref_from_mutation": ref_from_mutation, "ref_from_action": ref_from_action}
+    t = emu(refs=module)
+    for ref in (internal.refs.ref_target, ref_target, "refs:ref_target"):
+        assert t.mutation(ref, {"via": "t"}) == "t"
+    for ref in (internal.refs.ref_query, ref_query, "refs:ref_query"):
+        assert t.query(ref, {"via": "q"}) == "q"
+    assert t.mutation(api.refs.ref_from_mutation, {}) == [
+        "run_mutation 0", "run_mutation 1", "run_mutation 2", "run_query 0", "run_query 1", "run_query 2"]
+    assert t.action(api.refs.ref_from_action, {}) == ["0", "1", "2"]
+    t.advance(ms=1)
+    assert [j["state"]["kind"] for j in t.scheduled_functions()] == ["success"] * 6
+
+
+# "Validators v: id(table), null(), number()/float64(), int64(), boolean(), string(), bytes(),
+# literal(x), array(v), object({...}), record(k, v), union(...), optional(v), nullable(v), any().
+# ... Every validator exports JSON Schema."
+def test_every_validator_exists_validates_and_exports_json_schema():
+    import jsonschema
+
+    cases = [
+        (v.null(), None, 1),
+        (v.number(), 1.5, "x"),
+        (v.float64(), 2.0, "x"),
+        (v.int64(), 3, 3.5),
+        (v.boolean(), True, 1),
+        (v.string(), "s", 1),
+        (v.bytes(), b"x", "x"),
+        (v.literal("a"), "a", "b"),
+        (v.array(v.int64()), [1, 2], [1, "2"]),
+        (v.object({"a": v.int64(), "b": v.optional(v.string())}), {"a": 1}, {"a": 1, "c": 2}),
+        (v.record(v.string(), v.int64()), {"k": 1}, {"k": "1"}),
+        (v.union(v.int64(), v.string()), "x", 1.5),
+        (v.nullable(v.string()), None, 1),
+        (v.any(), {"anything": [1]}, None),
+    ]
+    for validator, good, bad in cases:
+        validator.validate(good)
+        if bad is not None:
+            with pytest.raises(ConvexPyError):
+                validator.validate(bad)
+        schema = validator.json_schema()
+        assert isinstance(schema, dict)
+        if not isinstance(good, bytes):
+            jsonschema.validate(good, schema)
+    doc_id = v.id("orders")
+    assert doc_id.json_schema()["type"] == "string"
+    assert v.optional(v.string()).is_optional
+
+
+# "A pydantic model class is also accepted as an args/returns validator."
+def test_a_pydantic_model_is_an_args_and_returns_validator():
+    from pydantic import BaseModel
+
+    class Point(BaseModel):
+        x: int
+        y: int
+
+    @query(args=Point, returns=Point)
+    def mirror(ctx, args):
+        return {"x": args["y"], "y": args["x"]}
+
+    t = emu(m={"mirror": mirror})
+    assert t.query("m:mirror", {"x": 1, "y": 2}) == {"x": 2, "y": 1}
+    with pytest.raises(ConvexPyError):
+        t.query("m:mirror", {"x": 1})
+
+
+# "v.number() accepts an int and stores a float. Documents are dicts with _id (an Id, a str
+# subclass that knows its table) and _creationTime (float milliseconds)."
+def test_number_stores_a_float_and_documents_carry_id_and_creation_time():
+    from convex_py import define_schema, define_table
+
+    @mutation
+    def add(ctx, args):
+        return ctx.db.get(ctx.db.insert("scores", {"score": 14}))
+
+    schema = define_schema({"scores": define_table({"score": v.number()})})
+    t = ConvexEmulator(modules={"m": {"add": add}}, schema=schema, start_time=START)
+    doc = t.mutation("m:add")
+    assert doc["score"] == 14.0 and type(doc["score"]) is float
+    assert isinstance(doc["_id"], Id) and isinstance(doc["_id"], str) and doc["_id"].table == "scores"
+    assert type(doc["_creationTime"]) is float and doc["_creationTime"] >= T0
+
+
+# "Schema: define_schema({"orders": define_table({...}).index("by_user", ["userId"])})."
+def test_schema_with_an_index():
+    from convex_py import define_schema, define_table
+
+    schema = define_schema({"orders": define_table({"userId": v.string(), "n": v.int64()}).index("by_user", ["userId"])})
+
+    @mutation
+    def seed(ctx, args):
+        for user, n in [("b", 1), ("a", 2), ("b", 3)]:
+            ctx.db.insert("orders", {"userId": user, "n": n})
+
+    @query
+    def of(ctx, args):
+        return [d["n"] for d in ctx.db.query("orders").with_index("by_user", lambda q: q.eq("userId", args["u"])).collect()]
+
+    t = ConvexEmulator(modules={"m": {"seed": seed, "of": of}}, schema=schema, start_time=START)
+    t.mutation("m:seed")
+    assert t.query("m:of", {"u": "b"}) == [1, 3]
+
+
+# "ConvexError(data): an application error whose data reaches the caller." / SEMANTICS: "its
+# data reaches the caller unchanged. Any other exception is a server error."
+def test_convex_error_data_reaches_the_caller_unchanged():
+    @mutation
+    def refuse(ctx, args):
+        ctx.db.insert("t", {})
+        raise ConvexError({"code": 42, "why": ["no"]})
+
+    @query
+    def count(ctx, args):
+        return len(ctx.db.query("t").collect())
+
+    t = emu(m={"refuse": refuse, "count": count})
+    with pytest.raises(ConvexError) as caught:
+        t.mutation("m:refuse")
+    assert caught.value.data == {"code": 42, "why": ["no"]}
+    assert t.query("m:count") == 0
+
+
+# "Cron jobs, in crons.py: crons = cron_jobs(); crons.interval("sync", {"minutes": 5},
+# internal.sync.run), and hourly, daily, weekly, monthly, cron("name", "15 7 * * *", ref, args)."
+# SEMANTICS: "Clock schedules run at the first matching time strictly after registration."
+def test_every_cron_schedule_kind_runs_at_its_times():
+    from convex_py import cron_jobs
+
+    @internal_mutation
+    def run(ctx, args):
+        ctx.db.insert("runs", args)
+
+    crons = cron_jobs()
+    crons.interval("sync", {"minutes": 5}, internal.sync.run)
+    crons.hourly("hourly", {"minuteUTC": 30}, internal.sync.run, {"k": "h"})
+    crons.daily("daily", {"hourUTC": 7, "minuteUTC": 15}, internal.sync.run, {"k": "d"})
+    crons.weekly("weekly", {"dayOfWeek": "tuesday", "hourUTC": 9}, internal.sync.run, {"k": "w"})
+    crons.monthly("monthly", {"day": 2, "hourUTC": 0, "minuteUTC": 0}, internal.sync.run, {"k": "m"})
+    crons.cron("name", "15 7 * * *", internal.sync.run, {"k": "c"})
+    # 2030-01-01 is a Tuesday, at 00:00 UTC.
+    t = ConvexEmulator(modules={"sync": {"run": run}, "crons": {"crons": crons}}, start_time=START)
+    t.advance(days=2)
+    times = {name: [r["time"] for r in t.cron_runs(name)] for name in
+             ("sync", "hourly", "daily", "weekly", "monthly", "name")}
+    assert times["sync"][:3] == [T0, T0 + 5 * MINUTE, T0 + 10 * MINUTE] and len(times["sync"]) == 577
+    assert times["hourly"][:2] == [T0 + 30 * MINUTE, T0 + 90 * MINUTE] and len(times["hourly"]) == 48
+    assert times["daily"] == [T0 + 7 * HOUR + 15 * MINUTE, T0 + DAY + 7 * HOUR + 15 * MINUTE]
+    assert times["weekly"] == [T0 + 9 * HOUR]
+    assert times["monthly"] == [T0 + DAY]
+    assert times["name"] == times["daily"]
+    assert all(r["outcome"] == "success" for r in t.cron_runs())
+
+
+# SEMANTICS "Cron jobs": every validation error, in Convex's words.
+def test_cron_validation_errors_in_convexs_words():
+    from convex_py import cron_jobs
+
+    ref = "m:f"
+    crons = cron_jobs()
+    cases = [
+        (lambda: crons.interval("a", {}, ref), "Must specify one of seconds, minutes, or hours"),
+        (lambda: crons.interval("a", {"seconds": 1, "minutes": 1}, ref), "Must specify one of seconds, minutes, or hours"),
+        (lambda: crons.interval("a", {"minutes": 0}, ref), "Interval must be an integer greater than 0"),
+        (lambda: crons.interval("a", {"hours": 1.5}, ref), "Interval must be an integer greater than 0"),
+        (lambda: crons.daily("a", {"hourUTC": 24}, ref), "Hour of day must be an integer from 0 to 23"),
+        (lambda: crons.hourly("a", {"minuteUTC": 60}, ref), "Minute of hour must be an integer from 0 to 59"),
+        (lambda: crons.monthly("a", {"day": 32, "hourUTC": 0}, ref), "Day of month must be an integer from 1 to 31"),
+        (lambda: crons.weekly("a", {"dayOfWeek": "Monday", "hourUTC": 0}, ref), 'Day of week must be a string like "monday".'),
+        (lambda: crons.cron("a", "0 0 30 2 *", ref), 'The cron spec "0 0 30 2 *" will never match any time'),
+    ]
+    for call, text in cases:
+        with pytest.raises(ConvexPyError) as caught:
+            call()
+        assert str(caught.value) == text
+    with pytest.raises(ConvexPyError):
+        crons.cron("a", "not a cron", ref)
+    crons.daily("twice", {"hourUTC": 1}, ref)  # minuteUTC may be left out
+    with pytest.raises(ConvexPyError) as caught:
+        crons.hourly("twice", {"minuteUTC": 1}, ref)
+    assert str(caught.value) == "Cron identifier registered twice: twice"
+
+
+# "cron(name, "m h dom mon dow", fn, args): the five-field Unix syntax, Sunday = 0 (a range of one
+# value, 5-5, is that value only)"; "A monthly job on day 29-31 does not run in months without that day."
+def test_cron_strings_sunday_zero_single_ranges_and_short_months():
+    from convex_py import cron_jobs
+
+    @internal_mutation
+    def f(ctx, args):
+        pass
+
+    crons = cron_jobs()
+    crons.cron("sundays", "0 12 * * 0", internal.m.f)
+    crons.cron("fridays", "0 12 * * 5-5", internal.m.f)
+    crons.monthly("day31", {"day": 31, "hourUTC": 0}, internal.m.f)
+    t = ConvexEmulator(modules={"m": {"f": f}, "crons": {"crons": crons}}, start_time=START)
+    t.advance(days=100)  # to 2030-04-11
+    iso = lambda ms: datetime.fromtimestamp(ms / 1000, timezone.utc).strftime("%Y-%m-%d %a %H:%M")  # noqa: E731
+    assert iso(t.cron_runs("sundays")[0]["time"]) == "2030-01-06 Sun 12:00"
+    assert {iso(r["time"])[11:14] for r in t.cron_runs("sundays")} == {"Sun"}
+    assert iso(t.cron_runs("fridays")[0]["time"]) == "2030-01-04 Fri 12:00"
+    assert {iso(r["time"])[11:14] for r in t.cron_runs("fridays")} == {"Fri"}
+    assert [iso(r["time"])[:10] for r in t.cron_runs("day31")] == ["2030-01-31", "2030-03-31"]
+
+
+# "A cron run that throws is recorded as failed and the schedule goes on."
+# "Runs of cron jobs are not rows of _scheduled_functions."
+def test_a_failing_cron_is_recorded_and_goes_on_and_is_no_scheduled_function():
+    from convex_py import cron_jobs
+
+    @internal_mutation
+    def bad(ctx, args):
+        raise RuntimeError("nope")
+
+    crons = cron_jobs()
+    crons.interval("bad", {"seconds": 10}, internal.m.bad)
+    t = ConvexEmulator(modules={"m": {"bad": bad}, "crons": {"crons": crons}}, start_time=START)
+    t.advance(seconds=20)
+    runs = t.cron_runs("bad")
+    assert [(r["time"], r["outcome"]) for r in runs] == [(T0, "failed"), (T0 + 10_000, "failed"), (T0 + 20_000, "failed")]
+    assert "nope" in runs[0]["error"]
+    assert t.scheduled_functions() == []
+
+
+# DESIGN "Runtime crons": from convex_py.crons import Crons; crons = Crons(), then
+# crons.register(ctx, {"kind": "interval", "ms": 60000}, ref, args, name="sync") or
+# {"kind": "cron", "cronspec": "0 9 * * 1-5", "tz": "Europe/Paris"} -> an id; crons.get(ctx, id=...
+# or name=...), crons.list(ctx), crons.pause(ctx, ...), crons.resume(ctx, ...), crons.delete(ctx, ...).
+# SEMANTICS: "An interval job first runs one interval after registration."
+def test_runtime_crons_api():
+    from convex_py.crons import Crons
+
+    crons = Crons()
+
+    @internal_mutation
+    def tick(ctx, args):
+        ctx.db.insert("ticks", args)
+
+    @mutation
+    def start(ctx, args):
+        a = crons.register(ctx, {"kind": "interval", "ms": 60000}, internal.m.tick, {"k": "i"}, name="sync")
+        b = crons.register(ctx, {"kind": "cron", "cronspec": "0 9 * * 1-5", "tz": "Europe/Paris"}, internal.m.tick,
+                           {"k": "c"})
+        return [a, b]
+
+    @query
+    def get(ctx, args):
+        return crons.get(ctx, **args)
+
+    @query
+    def listing(ctx, args):
+        return crons.list(ctx)
+
+    @mutation
+    def control(ctx, args):
+        return getattr(crons, args["op"])(ctx, **args["by"])
+
+    t = emu(m={"tick": tick, "start": start, "get": get, "listing": listing, "control": control})
+    a, b = t.mutation("m:start")
+    assert t.query("m:get", {"name": "sync"})["id"] == a
+    assert t.query("m:get", {"id": b})["schedule"] == {"kind": "cron", "cronspec": "0 9 * * 1-5", "tz": "Europe/Paris"}
+    assert [c["id"] for c in t.query("m:listing")] == [a, b]
+    t.advance(minutes=1)
+    assert [r["time"] for r in t.cron_runs("sync")] == [T0 + MINUTE]
+    t.mutation("m:control", {"op": "pause", "by": {"name": "sync"}})
+    t.advance(minutes=5)
+    assert len(t.cron_runs("sync")) == 1
+    t.mutation("m:control", {"op": "resume", "by": {"id": a}})
+    t.advance(minutes=1)
+    assert len(t.cron_runs("sync")) == 2
+    t.mutation("m:control", {"op": "delete", "by": {"name": "sync"}})
+    assert t.query("m:get", {"name": "sync"}) is None
+    # 2030-01-01 is a Tuesday; 09:00 in Paris (CET) is 08:00 UTC.
+    t.advance_to(T0 + 8 * HOUR)
+    cron_runs = [r for r in t.cron_runs() if r["name"] != "sync"]
+    assert [r["time"] for r in cron_runs] == [T0 + 8 * HOUR]
+
+
+# SEMANTICS runtime crons: "n >= 1000: "Interval must be >= 1000ms""; "Invalid cronspec: ...";
+# 'Cron with name "..." already exists'; 'Cron "..." not found'; "Registered jobs live in the
+# database, so they commit or roll back with the mutation that registers them".
+def test_runtime_crons_errors_and_rollback():
+    from convex_py.crons import Crons
+
+    crons = Crons()
+
+    @internal_mutation
+    def tick(ctx, args):
+        pass
+
+    @mutation
+    def reg(ctx, args):
+        crons.register(ctx, args["schedule"], internal.m.tick, {}, name=args.get("name"))
+        if args.get("fail"):
+            raise ConvexError("rolled back")
+
+    @mutation
+    def delete(ctx, args):
+        crons.delete(ctx, name=args["name"])
+
+    @query
+    def listing(ctx, args):
+        return crons.list(ctx)
+
+    t = emu(m={"tick": tick, "reg": reg, "delete": delete, "listing": listing})
+
+    def error(fn, *a):
+        with pytest.raises(Exception) as caught:
+            fn(*a)
+        return str(caught.value)
+
+    assert error(t.mutation, "m:reg", {"schedule": {"kind": "interval", "ms": 999}}) == "Interval must be >= 1000ms"
+    assert error(t.mutation, "m:reg", {"schedule": {"kind": "cron", "cronspec": "nope"}}) == "Invalid cronspec: nope"
+    t.mutation("m:reg", {"schedule": {"kind": "interval", "ms": 1000}, "name": "x"})
+    assert error(t.mutation, "m:reg", {"schedule": {"kind": "interval", "ms": 1000}, "name": "x"}) == \
+        'Cron with name "x" already exists'
+    assert error(t.mutation, "m:delete", {"name": "y"}) == 'Cron "y" not found'
+    with pytest.raises(ConvexError):
+        t.mutation("m:reg", {"schedule": {"kind": "interval", "ms": 1000}, "name": "z", "fail": True})
+    assert [c["name"] for c in t.query("m:listing")] == ["x"]
+    t.advance(seconds=10)
+    assert {r["name"] for r in t.cron_runs()} == {"x"}
+
+
+# =====================================================================================
+# DESIGN.md: the ctx table
+# =====================================================================================
+
+def _has(obj, name):
+    try:
+        getattr(obj, name)
+    except AttributeError:
+        return False
+    return True
+
+
+# | db: get, query, normalize_id, system.get, system.query | yes | yes | - |
+# | db: insert, patch, replace, delete | - | yes | - |
+# | scheduler: run_after(delay_ms, ref, args=None), run_at(ts, ref, args=None), cancel(id) | - | yes | yes |
+# | auth.get_user_identity() | yes | yes | yes |
+# | run_query, run_mutation | - | yes (nested, in the same transaction) | yes (each its own transaction) |
+# | run_action | - | - | yes |
+@query
+def members_query(ctx, args):
+    out = {"db": all(_has(ctx.db, m) for m in ("get", "query", "normalize_id")),
+           "system": _has(ctx.db.system, "get") and _has(ctx.db.system, "query"),
+           "auth": ctx.auth.get_user_identity() is None,
+           "scheduler": _has(ctx, "scheduler"), "run_mutation": _has(ctx, "run_mutation"),
+           "run_action": _has(ctx, "run_action")}
+    try:
+        ctx.db.insert("t", {})
+    except ConvexPyError:
+        out["insert"] = False
+    return out
+
+
+@mutation
+def members_mutation(ctx, args):
+    doc_id = ctx.db.insert("t", {"n": 1})
+    ctx.db.patch(doc_id, {"m": 2})
+    ctx.db.replace(doc_id, {"n": 3})
+    after_replace = ctx.db.get(doc_id)
+    ctx.db.delete(doc_id)
+    job = ctx.scheduler.run_after(1000, internal.ctxm.noop_mutation)
+    job2 = ctx.scheduler.run_at(T0 + 5000, internal.ctxm.noop_mutation, None)
+    ctx.scheduler.cancel(job2)
+    nested = ctx.run_query(internal.ctxm.count_t, {})
+    return {"after_replace": {k: after_replace[k] for k in after_replace if not k.startswith("_")},
+            "gone": ctx.db.get(doc_id) is None, "job": ctx.db.system.get(job)["state"],
+            "canceled": ctx.db.system.get(job2)["state"], "nested_sees_own_writes": nested,
+            "nested_mutation": ctx.run_mutation(internal.ctxm.insert_t, {}),
+            "count_after": ctx.run_query(internal.ctxm.count_t, {}),
+            "auth": ctx.auth.get_user_identity(), "run_action": _has(ctx, "run_action")}
+
+
+@internal_mutation
+def noop_mutation(ctx, args):
+    return None
+
+
+@internal_query
+def count_t(ctx, args):
+    return len(ctx.db.query("t").collect())
+
+
+@internal_mutation
+def insert_t(ctx, args):
+    ctx.db.insert("t", {"n": 9})
+    return "inserted"
+
+
+@action
+def members_action(ctx, args):
+    job = ctx.scheduler.run_after(0, internal.ctxm.noop_mutation, {})
+    before = ctx.run_query(internal.ctxm.count_t, {})
+    ctx.run_mutation(internal.ctxm.insert_t, {})
+    after = ctx.run_query(internal.ctxm.count_t, {})
+    return {"db": _has(ctx, "db"), "job": isinstance(job, Id) and job.table == "_scheduled_functions",
+            "before": before, "after": after, "auth": ctx.auth.get_user_identity()["subject"],
+            "run_action": ctx.run_action(internal.ctxm.plain_action, {})}
+
+
+@internal_action
+def plain_action(ctx, args):
+    return "ran"
+
+
+def test_the_ctx_table():
+    t = emu(ctxm={"members_query": members_query, "members_mutation": members_mutation, "noop_mutation": noop_mutation,
+                  "count_t": count_t, "insert_t": insert_t, "members_action": members_action, "plain_action": plain_action})
+    assert t.query("ctxm:members_query") == {"db": True, "system": True, "auth": True, "scheduler": False,
+                                             "run_mutation": False, "run_action": False, "insert": False}
+    assert t.mutation("ctxm:members_mutation") == {
+        "after_replace": {"n": 3}, "gone": True, "job": {"kind": "pending"}, "canceled": {"kind": "canceled"},
+        "nested_sees_own_writes": 0, "nested_mutation": "inserted", "count_after": 1, "auth": None,
+        "run_action": False}
+    out = t.with_identity({"subject": "u1"}).action("ctxm:members_action")
+    assert out == {"db": False, "job": True, "before": 1, "after": 2, "auth": "u1", "run_action": "ran"}
+
+
+# "run_at takes milliseconds since the epoch or an aware datetime."
+@mutation
+def schedule_at(ctx, args):
+    when = datetime(2030, 1, 2, 1, 0, tzinfo=timezone(timedelta(hours=1)))  # 2030-01-02T00:00Z
+    a = ctx.scheduler.run_at(when, internal.ctxm.noop_mutation, {})
+    b = ctx.scheduler.run_at(T0 + 1234, internal.ctxm.noop_mutation, {})
+    return [ctx.db.system.get(a)["scheduledTime"], ctx.db.system.get(b)["scheduledTime"]]
+
+
+def test_run_at_takes_ms_or_an_aware_datetime():
+    t = emu(ctxm={"schedule_at": schedule_at, "noop_mutation": noop_mutation})
+    assert t.mutation("ctxm:schedule_at") == [T0 + DAY, T0 + 1234]
+
+
+# "Query builder: ctx.db.query("t").with_index("by_x", lambda q: q.eq("x", 1).gt("y", 2))
+# .order("desc").filter(lambda q: q.gt(q.field("n"), 3)) then .collect(), .take(n), .first(),
+# .unique(), .paginate({"numItems": n, "cursor": c}) (-> {"page", "isDone", "continueCursor"}),
+# or iterate it."
+def test_the_query_builder_chain():
+    from convex_py import define_schema, define_table
+
+    schema = define_schema({"t": define_table({"x": v.int64(), "y": v.int64(), "n": v.int64()}).index("by_x", ["x", "y"])})
+
+    @mutation
+    def seed(ctx, args):
+        for x, y, n in [(1, 1, 9), (1, 3, 1), (1, 4, 5), (1, 5, 7), (2, 9, 9), (1, 6, 4)]:
+            ctx.db.insert("t", {"x": x, "y": y, "n": n})
+
+    def q(ctx):
+        return (ctx.db.query("t").with_index("by_x", lambda q: q.eq("x", 1).gt("y", 2))
+                .order("desc").filter(lambda q: q.gt(q.field("n"), 3)))
+
+    @query
+    def run(ctx, args):
+        page1 = q(ctx).paginate({"numItems": 2, "cursor": None})
+        return {"collect": [d["y"] for d in q(ctx).collect()], "take": [d["y"] for d in q(ctx).take(1)],
+                "first": q(ctx).first()["y"], "iter": [d["y"] for d in q(ctx)],
+                "unique": ctx.db.query("t").with_index("by_x", lambda r: r.eq("x", 2)).unique()["n"],
+                "page1": ([d["y"] for d in page1["page"]], page1["isDone"], type(page1["continueCursor"]) is str)}
+
+    @query
+    def page2(ctx, args):
+        first = ctx.run_query(internal.m.page1, {})
+        page = q(ctx).paginate({"numItems": 2, "cursor": first})
+        return [d["y"] for d in page["page"]], page["isDone"]
+
+    @internal_query
+    def page1(ctx, args):
+        return q(ctx).paginate({"numItems": 2, "cursor": None})["continueCursor"]
+
+    @query
+    async def run_async(ctx, args):
+        return [d["y"] async for d in q(ctx)] + [(await q(ctx).first())["y"]]
+
+    t = ConvexEmulator(modules={"m": {"seed": seed, "run": run, "page2": page2, "page1": page1,
+                                      "run_async": run_async}}, schema=schema, start_time=START)
+    t.mutation("m:seed")
+    assert t.query("m:run") == {"collect": [6, 5, 4], "take": [6], "first": 6, "iter": [6, 5, 4], "unique": 9,
+                                "page1": [[6, 5], False, True]}
+    assert t.query("m:page2") == [[4], True]
+    assert t.query("m:run_async") == [6, 5, 4, 6]
+
+
+# "Convex's camelCase names (runAfter, runAt, runMutation, getUserIdentity, withIndex, normalizeId,
+# ...) are accepted as aliases on ctx objects, so code ported line by line from Convex's docs runs"
+@mutation
+def camel_mutation(ctx, args):
+    doc_id = ctx.db.insert("t", {"x": 1})
+    ids = [ctx.scheduler.runAfter(0, internal.camel.noop, {}), ctx.scheduler.runAt(T0, internal.camel.noop, {})]
+    ctx.scheduler.cancel(ids[1])
+    return {
+        "identity": ctx.auth.getUserIdentity(),
+        "normalized": ctx.db.normalizeId("t", doc_id) == doc_id,
+        "system_normalized": ctx.db.system.normalizeId("_scheduled_functions", ids[0]) == ids[0],
+        "withIndex": len(ctx.db.query("t").withIndex("by_creation_time").collect()),
+        "runQuery": ctx.runQuery(internal.camel.q, {}),
+        "runMutation": ctx.runMutation(internal.camel.noop, {}),
+        "getUrl": _has(ctx.storage, "getUrl"),
+        "meta": ctx.meta.getFunctionMetadata()["name"],
+        "upload": ctx.storage.generateUploadUrl().startswith("http"),
+    }
+
+
+@query
+def camel_query(ctx, args):
+    return {"identity": ctx.auth.getUserIdentity()["subject"], "runQuery": ctx.runQuery(internal.camel.q, {}),
+            "withIndex": len(ctx.db.query("t").withIndex("by_creation_time", lambda q: q.gte("_creationTime", 0))
+                             .collect())}
+
+
+@internal_query
+def q(ctx, args):
+    return "q"
+
+
+@internal_mutation
+def noop(ctx, args):
+    return "noop"
+
+
+@action
+async def camel_action(ctx, args):
+    stored = await ctx.storage.store(b"hi")
+    return {
+        "identity": (await ctx.auth.getUserIdentity())["subject"],
+        "runQuery": await ctx.runQuery(internal.camel.q, {}),
+        "runMutation": await ctx.runMutation(internal.camel.noop, {}),
+        "runAction": await ctx.runAction(internal.camel.inner_action, {}),
+        "runAfter": (await ctx.scheduler.runAfter(0, internal.camel.noop, {})).table,
+        "runAt": (await ctx.scheduler.runAt(T0, internal.camel.noop, {})).table,
+        "getUrl": (await ctx.storage.getUrl(stored)).startswith("http"),
+        "uploadUrl": (await ctx.storage.generateUploadUrl()).startswith("http"),
+    }
+
+
+@internal_action
+def inner_action(ctx, args):
+    return "inner"
+
+
+def test_camel_case_aliases_on_every_ctx_object():
+    t = emu(camel={"camel_mutation": camel_mutation, "camel_query": camel_query, "q": q, "noop": noop,
+                   "camel_action": camel_action, "inner_action": inner_action})
+    caller = t.with_identity({"subject": "u"})
+    out = caller.mutation("camel:camel_mutation")
+    assert out == {"identity": {**out["identity"], "subject": "u"}, "normalized": True, "system_normalized": True,
+                   "withIndex": 1, "runQuery": "q", "runMutation": "noop", "getUrl": True,
+                   "meta": "camel:camel_mutation", "upload": True}
+    assert caller.query("camel:camel_query") == {"identity": "u", "runQuery": "q", "withIndex": 1}
+    assert caller.action("camel:camel_action") == {
+        "identity": "u", "runQuery": "q", "runMutation": "noop", "runAction": "inner", "runAfter": "_scheduled_functions",
+        "runAt": "_scheduled_functions", "getUrl": True, "uploadUrl": True}
+
+
+# =====================================================================================
+# DESIGN.md: the emulator
+# =====================================================================================
+
+# "ConvexEmulator(app, *, start_time=None, schema=None, modules=None)"
+def test_the_constructor_signature():
+    import inspect
+
+    params = inspect.signature(ConvexEmulator.__init__).parameters
+    assert list(params)[:2] == ["self", "app"]
+    for name in ("start_time", "schema", "modules"):
+        assert params[name].kind is inspect.Parameter.KEYWORD_ONLY and params[name].default is None
+    assert params["app"].default is None  # modules= alone builds an app
+    before = time.time() * 1000
+    t = ConvexEmulator(modules={})
+    assert before - 1000 <= t.now <= time.time() * 1000 + 1000  # start_time=None: now
+    for start in (START, T0, datetime(2030, 1, 1, tzinfo=timezone.utc)):
+        assert ConvexEmulator(modules={}, start_time=start).now == T0
+
+
+# "Crons in the app are registered at construction ("deploy")."  (also the first interval run is at deploy)
+def test_crons_are_registered_at_construction():
+    from convex_py import cron_jobs
+
+    @internal_mutation
+    def f(ctx, args):
+        pass
+
+    crons = cron_jobs()
+    crons.interval("i", {"hours": 1}, internal.m.f)
+    t = ConvexEmulator(modules={"m": {"f": f}, "crons": {"crons": crons}}, start_time=START)
+    assert t.cron_runs() == []  # nothing runs until time is told to move
+    t.advance(0)
+    assert [r["time"] for r in t.cron_runs("i")] == [T0]
+
+
+# "Calls: query, mutation, action (reference or an inline function of ctx), run (inline, mutation
+# ctx), with_identity({...}) -> a caller with that identity."
+def test_calls_by_reference_or_inline():
+    t = emu()
+    doc_id = t.mutation(lambda ctx: ctx.db.insert("t", {"n": 1}))
+    assert t.query(lambda ctx: ctx.db.get(doc_id)["n"]) == 1
+    assert t.run(lambda ctx: ctx.db.insert("t", {"n": 2})).table == "t"
+    assert t.action(lambda ctx: ctx.auth.get_user_identity()) is None
+    alice = t.with_identity({"subject": "alice", "name": "Alice"})
+    identity = alice.query(lambda ctx: ctx.auth.get_user_identity())
+    assert identity["subject"] == "alice" and identity["name"] == "Alice"
+    assert alice.action(lambda ctx: ctx.auth.get_user_identity()["subject"]) == "alice"
+    assert alice.mutation(lambda ctx: ctx.auth.get_user_identity()["subject"]) == "alice"
+
+
+# "Time: now (ms), advance(ms=0, *, seconds=, minutes=, hours=, days=) or a timedelta,
+# advance_to(ts or datetime). Time moves only when told to."
+def test_now_advance_and_advance_to():
+    t = emu()
+    assert t.now == T0
+    t.advance(500)
+    t.advance(ms=500)
+    assert t.now == T0 + 1000
+    t.advance(seconds=1, minutes=1, hours=1, days=1)
+    assert t.now == T0 + 1000 + SECOND + MINUTE + HOUR + DAY
+    t.advance(timedelta(days=1, seconds=1))
+    assert t.now == T0 + 1000 + 2 * SECOND + MINUTE + HOUR + 2 * DAY
+    t.advance()
+    assert t.now == T0 + 1000 + 2 * SECOND + MINUTE + HOUR + 2 * DAY
+    t.advance_to(T0 + 10 * DAY)
+    assert t.now == T0 + 10 * DAY
+    t.advance_to(datetime(2030, 1, 20, tzinfo=timezone.utc))
+    assert t.now == T0 + 19 * DAY
+    time.sleep(0.002)
+    assert t.now == T0 + 19 * DAY  # only when told
+    with pytest.raises(ValueError):
+        t.advance_to(T0)
+
+
+# "Everything due in the window runs in order of (scheduled time, scheduling order), each at its own
+# virtual time, so a function scheduled by a scheduled function inside the window also runs."
+@mutation
+def plan(ctx, args):
+    ctx.scheduler.run_after(2000, internal.order.step, {"label": "b", "then": None})
+    ctx.scheduler.run_after(1000, internal.order.step, {"label": "a", "then": 500})
+    ctx.scheduler.run_after(2000, internal.order.step, {"label": "c", "then": None})
+
+
+@internal_mutation
+def step(ctx, args):
+    ctx.db.insert("log", {"label": args["label"], "at": ctx.run_query(internal.order.clock, {})})
+    if args["then"] is not None:
+        ctx.scheduler.run_after(args["then"], internal.order.step, {"label": args["label"] + "'", "then": None})
+
+
+@internal_query
+def clock(ctx, args):
+    return time.time() * 1000
+
+
+def test_due_work_runs_in_order_each_at_its_own_time():
+    t = emu(order={"plan": plan, "step": step, "clock": clock})
+    t.mutation("order:plan")
+    with t:
+        t.advance(seconds=2)
+    log = t.run(lambda ctx: [(d["label"], d["at"]) for d in ctx.db.query("log").collect()])
+    assert log == [("a", T0 + 1000), ("a'", T0 + 1500), ("b", T0 + 2000), ("c", T0 + 2000)]
+
+
+# "Draining: finish_all_scheduled_functions(max_iterations=...) jumps from due time to due time until
+# nothing is pending (crons excluded, or it would never end) and raises on runaway self-scheduling"
+@internal_mutation
+def forever(ctx, args):
+    ctx.scheduler.run_after(1000, internal.drain.forever, {})
+
+
+@mutation
+def chain(ctx, args):
+    ctx.scheduler.run_after(DAY, internal.drain.link, {"left": 3})
+
+
+@internal_mutation
+def link(ctx, args):
+    ctx.db.insert("links", {"left": args["left"]})
+    if args["left"] > 0:
+        ctx.scheduler.run_after(HOUR, internal.drain.link, {"left": args["left"] - 1})
+
+
+def test_finish_all_scheduled_functions():
+    from convex_py import cron_jobs
+
+    crons = cron_jobs()
+    crons.interval("c", {"minutes": 1}, internal.drain.link, {"left": -1})
+    t = ConvexEmulator(modules={"drain": {"forever": forever, "chain": chain, "link": link},
+                                "crons": {"crons": crons}}, start_time=START)
+    t.mutation("drain:chain")
+    t.finish_all_scheduled_functions()
+    assert t.now == T0 + DAY + 3 * HOUR
+    assert t.run(lambda ctx: [d["left"] for d in ctx.db.query("links").collect() if d["left"] >= 0]) == [3, 2, 1, 0]
+    assert t.scheduled_functions(state="pending") == []
+    t.run(lambda ctx: ctx.scheduler.run_after(0, internal.drain.forever, {}))
+    with pytest.raises(ConvexPyError):
+        t.finish_all_scheduled_functions(max_iterations=10)
+    with pytest.raises(ConvexPyError):
+        t.finish_all_scheduled_functions(max_iterations=20)
+
+
+# "finish_in_progress_scheduled_functions() settles what has started."
+@internal_action
+async def slow(ctx, args):
+    await asyncio.sleep(30)
+    await ctx.run_mutation(internal.slowm.mark, {})
+
+
+@internal_mutation
+def mark(ctx, args):
+    ctx.db.insert("marks", {})
+
+
+def test_finish_in_progress_scheduled_functions():
+    t = emu(slowm={"slow": slow, "mark": mark})
+    t.run(lambda ctx: ctx.scheduler.run_after(0, internal.slowm.slow, {}))
+    t.advance(0)
+    assert [j["state"]["kind"] for j in t.scheduled_functions()] == ["inProgress"]
+    t.finish_in_progress_scheduled_functions()
+    assert [j["state"]["kind"] for j in t.scheduled_functions()] == ["success"]
+    assert t.now == T0 + 30_000
+    assert t.run(lambda ctx: len(ctx.db.query("marks").collect())) == 1
+
+
+# "Inspection: scheduled_functions(state=None), cron_runs(name=None), the log of executions with their
+# virtual times and outcomes." / "jobs = t.scheduled_functions()  # the _scheduled_functions documents"
+def test_inspection():
+    from convex_py import cron_jobs
+
+    @internal_mutation
+    def ok(ctx, args):
+        pass
+
+    @internal_mutation
+    def bad(ctx, args):
+        raise ValueError("bad")
+
+    crons = cron_jobs()
+    crons.interval("one", {"seconds": 30}, internal.m.ok)
+    crons.interval("two", {"seconds": 45}, internal.m.bad)
+    t = ConvexEmulator(modules={"m": {"ok": ok, "bad": bad}, "crons": {"crons": crons}}, start_time=START)
+    a = t.run(lambda ctx: ctx.scheduler.run_after(1000, internal.m.ok, {"x": 1}))
+    b = t.run(lambda ctx: ctx.scheduler.run_after(2000, internal.m.bad))
+    c = t.run(lambda ctx: ctx.scheduler.run_after(9000, internal.m.ok))
+    t.advance(seconds=5)
+    jobs = t.scheduled_functions()
+    assert [j["_id"] for j in jobs] == [a, b, c]
+    assert jobs[0] == {"_id": a, "_creationTime": jobs[0]["_creationTime"], "name": "m:ok", "args": [{"x": 1}],
+                       "scheduledTime": T0 + 1000, "completedTime": T0 + 1000, "state": {"kind": "success"}}
+    assert jobs[1]["state"]["kind"] == "failed" and "bad" in jobs[1]["state"]["error"]
+    assert "completedTime" not in jobs[2]
+    assert [j["_id"] for j in t.scheduled_functions(state="pending")] == [c]
+    assert [j["_id"] for j in t.scheduled_functions("failed")] == [b]
+    t.advance(seconds=40)
+    assert [r["time"] for r in t.cron_runs(name="one")] == [T0, T0 + 30_000]
+    assert [r["name"] for r in t.cron_runs()] == ["one", "two", "one", "two"]
+    assert [(e["time"], e["function"], e["outcome"]) for e in t.timeline() if e["function"] != "m:ok" or e["time"] < T0 + 10_000][:3] == [
+        (T0, "m:ok", "success"), (T0, "m:bad", "failed"), (T0 + 1000, "m:ok", "success")]
+
+
+# "Wall clock outside pytest: with ConvexEmulator(app) as t: holds time.time() and datetime.now() at
+# the virtual time inside the block (in the caller and inside functions)"
+@query
+def wall(ctx, args):
+    return time.time() * 1000
+
+
+def test_the_with_block_holds_the_wall_clock():
+    with ConvexEmulator(modules={"w": {"wall": wall}}, start_time=START) as t:
+        assert time.time() * 1000 == T0
+        assert datetime.now(timezone.utc) == datetime(2030, 1, 1, tzinfo=timezone.utc)
+        t.advance(hours=1)
+        assert time.time() * 1000 == T0 + HOUR
+        assert t.query("w:wall") == T0 + HOUR
+    assert abs(time.time() * 1000 - T0) > DAY
