@@ -15,6 +15,9 @@ import pytest
 
 from convex_py import (
     ConvexError,
+    Response,
+    http_action,
+    http_router,
     Id,
     action,
     api,
@@ -28,6 +31,8 @@ from convex_py import (
 )
 from convex_py.errors import ConvexPyError
 from emulator import ConvexEmulator
+
+pytest_plugins = ["pytester"]  # the plugin probes run an inner pytest
 
 START = "2030-01-01T00:00:00Z"
 T0 = 1893456000000.0  # START in ms
@@ -1018,3 +1023,496 @@ def test_the_with_block_holds_the_wall_clock():
         assert time.time() * 1000 == T0 + HOUR
         assert t.query("w:wall") == T0 + HOUR
     assert abs(time.time() * 1000 - T0) > DAY
+
+
+# =====================================================================================
+# DESIGN.md: the pytest plugin
+# =====================================================================================
+
+PLUGIN_APP = '''
+from convex_py import env, internal, internal_mutation, mutation, query
+
+
+@mutation
+def many(ctx, args):
+    for _ in range(args["n"]):
+        ctx.scheduler.run_after(0, internal.limits.seen)
+
+
+@mutation
+def big(ctx, args):
+    ctx.scheduler.run_after(0, internal.limits.seen, {"blob": "x" * (8 * 1024 * 1024)})
+
+
+@mutation
+def far(ctx, args):
+    ctx.scheduler.run_at(args["at"], internal.limits.seen)
+
+
+@mutation
+def as_user(ctx, args):
+    ctx.scheduler.run_after(0, internal.limits.seen)
+
+
+@internal_mutation
+def seen(ctx, args):
+    ctx.db.insert("seen", {"identity": ctx.auth.get_user_identity()})
+
+
+@query
+def identities(ctx, args):
+    return [d["identity"] for d in ctx.db.query("seen").collect()]
+
+
+@query
+def secret(ctx, args):
+    return env.get("SECRET")
+'''
+
+PLUGIN_TEST = '''
+import time
+from datetime import datetime, timezone
+
+import pytest
+
+from convex_py import env
+from convex_py.errors import ConvexPyError
+
+T0 = 1893456000000.0
+
+
+@pytest.mark.convex_time("2030-01-01T00:00:00Z")
+def test_ini_app_time_and_wall_clock(convex):
+    assert convex.now == T0
+    assert time.time() * 1000 == T0
+    convex.advance(hours=2)
+    assert datetime.now(timezone.utc) == datetime(2030, 1, 1, 2, tzinfo=timezone.utc)
+
+
+@pytest.mark.convex_time("2030-01-01T00:00:00Z")
+def test_limits_raise_clear_exceptions(convex):
+    with pytest.raises(ConvexPyError, match=r"Too many functions scheduled by this mutation \\(limit: 1000\\)"):
+        convex.mutation("limits:many", {"n": 1001})
+    convex.mutation("limits:many", {"n": 1000})
+    with pytest.raises(ConvexPyError, match=r"Too large total size of the arguments of scheduled functions"):
+        convex.mutation("limits:big", {})
+    with pytest.raises(ConvexPyError, match="more than 5 years in the future"):
+        convex.mutation("limits:far", {"at": T0 + 5 * 366 * 86400000 + 1})
+    with pytest.raises(ConvexPyError, match="more than 5 years in the past"):
+        convex.mutation("limits:far", {"at": T0 - 5 * 366 * 86400000 - 1})
+
+
+def test_no_auth_in_scheduled_functions(convex):
+    convex.with_identity({"subject": "u"}).mutation("limits:as_user", {})
+    convex.finish_all_scheduled_functions()
+    assert convex.query("limits:identities", {}) == [None]
+
+
+@pytest.mark.convex_env({"SECRET": "s3"})
+def test_env_marker(convex):
+    assert convex.query("limits:secret", {}) == "s3"
+    assert env["SECRET"] == "s3"
+
+
+@pytest.mark.convex_app("other")
+def test_marker_names_the_app(convex):
+    assert convex.query("hello:hi", {}) == "hi"
+'''
+
+
+@pytest.mark.parametrize("wall_clock", [None, "freezegun"])
+def test_the_plugin_fixture_markers_ini_and_limits(pytester, wall_clock):
+    (pytester.path / "app" / "convex").mkdir(parents=True)
+    (pytester.path / "app" / "convex" / "limits.py").write_text(PLUGIN_APP)
+    (pytester.path / "other" / "convex").mkdir(parents=True)
+    (pytester.path / "other" / "convex" / "hello.py").write_text(
+        "from convex_py import query\n@query\ndef hi(ctx, args):\n    return 'hi'\n")
+    lines = ["[pytest]", "convex_app = app"] + ([f"convex_wall_clock = {wall_clock}"] if wall_clock else [])
+    pytester.makeini("\n".join(lines) + "\n")
+    pytester.makepyfile(test_inner=PLUGIN_TEST)
+    result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:hypothesispytest")
+    result.assert_outcomes(passed=5)
+
+
+# =====================================================================================
+# DESIGN.md: command line
+# =====================================================================================
+
+# "convex-py simulate APP --for 7d runs an app on the virtual clock and prints a timeline of what ran
+# when (the demo); convex-py run APP FUNCTION '{json}' calls one function"
+def test_the_command_line():
+    import json
+    import shutil
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    orders = str(root / "fixtures" / "orders")
+    exe = shutil.which("convex-py")
+    assert exe is not None
+    out = subprocess.run([exe, "simulate", orders, "--for", "7d", "--start", START,
+                          "--call", 'orders:create_order {"items": ["book"]}'],
+                         capture_output=True, text=True, check=True).stdout
+    assert "2030-01-08 00:00:00.000Z  orders:archive_order" in out
+    assert "2030-01-01 00:00:00.000Z  emails:send_confirmation" in out
+    result = subprocess.run([exe, "run", orders, "orders:by_status", '{"status": "new"}'],
+                            capture_output=True, text=True, check=True).stdout
+    assert json.loads(result.strip().splitlines()[-1]) == []
+
+
+# =====================================================================================
+# DESIGN.md / SEMANTICS.md: HTTP actions
+# =====================================================================================
+
+@http_action
+async def _any_http_action(ctx, request):
+    from convex_py import Response
+
+    return Response("any")
+
+
+def _http_app():
+    from convex_py import Response, http_action, http_router
+
+    @http_action
+    async def hook(ctx, request):
+        body = await request.json()
+        identity = await ctx.auth.get_user_identity()
+        job = await ctx.scheduler.run_after(0, internal.hooks.save, {"body": body})
+        await ctx.run_mutation(internal.hooks.save, {"body": {"direct": True}})
+        return Response(
+            f"{request.method} {request.url} {request.headers.get('x-test')} {identity and identity['subject']} "
+            f"{job.table}",
+            status=201, headers={"X-Reply": "yes"})
+
+    @http_action
+    async def files(ctx, request):
+        if request.method == "GET":
+            return Response((await request.bytes()) + b"|" + request.url.encode())
+        return Response((await request.text()).encode() + b"|" + request.url.encode())
+
+    @http_action
+    async def exact(ctx, request):
+        return Response("exact")
+
+    @http_action
+    async def deeper(ctx, request):
+        return Response("deeper")
+
+    @http_action
+    async def boom(ctx, request):
+        raise RuntimeError("handler broke")
+
+    @http_action
+    async def nothing(ctx, request):
+        return Response()
+
+    @internal_mutation
+    def save(ctx, args):
+        ctx.db.insert("saved", args["body"])
+
+    http = http_router()
+    http.route(path="/hook", method="POST", handler=hook)
+    # As in Convex, a route registered after a prefix that covers it is refused ("... is shadowed by
+    # pathPrefix ..."), so the exact path and the longer prefix come first.
+    http.route(path="/files/exact", method="GET", handler=exact)
+    http.route(path_prefix="/files/deep/", method="GET", handler=deeper)
+    http.route(path_prefix="/files/", method="GET", handler=files)
+    http.route(path_prefix="/files/", method="POST", handler=files)
+    http.route(path="/boom", method="GET", handler=boom)
+    http.route(path="/nothing", method="GET", handler=nothing)
+    return ConvexEmulator(modules={"http": {"http": http}, "hooks": {"save": save}}, start_time=START)
+
+
+# "convex/http.py exports http = http_router(); routes are added with http.route(path="/hook",
+# method="POST", handler=fn) or http.route(path_prefix="/files/", method="GET", handler=fn).
+# Handlers are @http_action functions async def fn(ctx, request) -> Response with an action's ctx
+# (run_query, run_mutation, run_action, scheduler, storage, auth). request is fetch-like: .method,
+# .url, .headers, await request.json(), await request.text(), await request.bytes().
+# Response(body=None, *, status=200, headers=None) with str/bytes body."
+# "t.fetch(path, *, method="GET", headers=None, body=None) returns a response with .status_code,
+# .headers, .content, .text, .json()"
+def test_http_actions_and_fetch():
+    t = _http_app()
+    r = t.with_identity({"subject": "u9"}).fetch("/hook?x=1", method="POST", headers={"X-Test": "t"},
+                                                 body=b'{"a": 1}')
+    assert r.status_code == 201
+    assert r.headers["x-reply"] == "yes"
+    method, url, header, subject, table = r.text.split(" ")
+    assert (method, header, subject, table) == ("POST", "t", "u9", "_scheduled_functions")
+    assert url.endswith("/hook?x=1") and url.startswith("http")
+    t.advance(0)
+    assert t.run(lambda ctx: [{k: d[k] for k in d if not k.startswith("_")} for d in ctx.db.query("saved").collect()]) \
+        == [{"direct": True}, {"a": 1}]  # the scheduled one runs after the handler
+    r = t.fetch("/files/a/b.txt", method="POST", body="héllo")
+    assert r.content.startswith("héllo|".encode())
+    assert r.content.endswith(b"/files/a/b.txt")
+    assert _http_app().fetch("/hook", method="POST", body='{"a": 2}').json is not None
+    r = t.fetch("/nothing")
+    assert (r.status_code, r.content) == (200, b"")
+
+
+# SEMANTICS: "Routing: an exact path wins over a path_prefix; among prefixes the longest wins; a prefix
+# ends with /. No route: status 404 with the text "No HttpAction routed for <path>". A handler that
+# raises answers status 500 ... and the error is logged."
+def test_http_routing_and_errors():
+    from convex_py import http_router
+
+    t = _http_app()
+    assert t.fetch("/files/exact").text == "exact"
+    assert t.fetch("/files/deep/x").text == "deeper"
+    assert t.fetch("/files/other").text.startswith("|http")
+    r = t.fetch("/nowhere")
+    assert (r.status_code, r.text) == (404, "No HttpAction routed for /nowhere")
+    r = t.fetch("/boom")
+    assert r.status_code == 500
+    assert [e["outcome"] for e in t.timeline() if e["function"].endswith("boom") or "boom" in str(e.get("error"))] \
+        == ["failed"]
+    with pytest.raises(ConvexPyError, match="pathPrefix /files must end with a /"):
+        http_router().route(path_prefix="/files", method="GET", handler=_any_http_action)
+
+
+# "HTTP actions run as actions (not transactions) with the caller's identity from Authorization: Bearer."
+def test_http_action_identity_from_bearer_token():
+    import base64
+    import json
+
+    from convex_py import Response, http_action, http_router
+
+    @http_action
+    async def who(ctx, request):
+        identity = await ctx.auth.get_user_identity()
+        return Response(identity["subject"] if identity else "nobody")
+
+    http = http_router()
+    http.route(path="/who", method="GET", handler=who)
+    t = ConvexEmulator(modules={"http": {"http": http}}, start_time=START)
+
+    def b64(obj):
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+
+    token = f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64({'sub': 'jwt-user', 'iss': 'https://issuer.example'})}."
+    assert t.fetch("/who").text == "nobody"
+    assert t.fetch("/who", headers={"Authorization": f"Bearer {token}"}).text == "jwt-user"
+
+
+# =====================================================================================
+# DESIGN.md / SEMANTICS.md: file storage
+# =====================================================================================
+
+@action
+async def store_file(ctx, args):
+    storage_id = await ctx.storage.store(b"hello bytes", content_type="text/plain")
+    plain = await ctx.storage.store(b"no type")
+    return {"id": storage_id, "plain": plain, "get": await ctx.storage.get(storage_id),
+            "url": await ctx.storage.get_url(storage_id)}
+
+
+@query
+def file_meta(ctx, args):
+    return {"row": ctx.db.system.get(args["id"]), "url": ctx.storage.get_url(args["id"])}
+
+
+@mutation
+def file_mutation(ctx, args):
+    url = ctx.storage.get_url(args["id"])
+    upload = ctx.storage.generate_upload_url()
+    ctx.storage.delete(args["id"])
+    return {"url": url, "upload": upload}
+
+
+@action
+async def file_after_delete(ctx, args):
+    return {"get": await ctx.storage.get(args["id"]), "url": await ctx.storage.get_url(args["id"])}
+
+
+# "ctx.storage: store(data: bytes, content_type=None) (actions) -> an Id("_storage"); get(id) -> bytes |
+# None (actions); get_url(id) -> str | None (every kind); delete(id) (mutations, actions);
+# generate_upload_url() (mutations, actions). Metadata is the system table _storage
+# (ctx.db.system.get(id))." SEMANTICS: "_storage rows: {_id, _creationTime, sha256 (base64), size,
+# contentType?}. get/get_url of a deleted file return None. An upload URL accepts one POST of the raw
+# bytes and answers {"storageId": id}."
+def test_file_storage():
+    import base64
+    import hashlib
+
+    t = emu(files={"store_file": store_file, "file_meta": file_meta, "file_mutation": file_mutation,
+                   "file_after_delete": file_after_delete})
+    out = t.action("files:store_file")
+    storage_id = out["id"]
+    assert isinstance(storage_id, Id) and storage_id.table == "_storage"
+    assert out["get"] == b"hello bytes"
+    assert t.fetch(out["url"]).content == b"hello bytes"
+    meta = t.query("files:file_meta", {"id": storage_id})
+    assert meta["url"] == out["url"]
+    row = meta["row"]
+    assert row == {"_id": storage_id, "_creationTime": row["_creationTime"],
+                   "sha256": base64.b64encode(hashlib.sha256(b"hello bytes").digest()).decode(),
+                   "size": 11, "contentType": "text/plain"}
+    assert "contentType" not in t.query("files:file_meta", {"id": out["plain"]})["row"]
+    done = t.mutation("files:file_mutation", {"id": storage_id})
+    assert done["url"] == out["url"]
+    assert t.action("files:file_after_delete", {"id": storage_id}) == {"get": None, "url": None}
+    assert t.query("files:file_meta", {"id": storage_id}) == {"row": None, "url": None}
+    r = t.fetch(done["upload"], method="POST", body=b"uploaded", headers={"Content-Type": "image/png"})
+    assert r.status_code == 200
+    new_id = r.json()["storageId"]
+    assert t.query("files:file_meta", {"id": new_id})["row"] == {
+        "_id": new_id, "_creationTime": t.query("files:file_meta", {"id": new_id})["row"]["_creationTime"],
+        "sha256": base64.b64encode(hashlib.sha256(b"uploaded").digest()).decode(), "size": 8, "contentType": "image/png"}
+
+
+# "store(...) (actions)", "delete(id) (mutations, actions)", "generate_upload_url() (mutations, actions)":
+# a query may not write files.
+@query
+def query_writes_file(ctx, args):
+    out = []
+    for name in ("generate_upload_url", "delete", "store"):
+        try:
+            method = getattr(ctx.storage, name)
+        except AttributeError:
+            out.append(name)
+            continue
+        try:
+            method() if name == "generate_upload_url" else method(args["id"]) if name == "delete" else method(b"x")
+        except (ConvexPyError, AttributeError, TypeError):
+            out.append(name)
+    return out
+
+
+@mutation
+def mutation_stores_file(ctx, args):
+    try:
+        ctx.storage.store(b"x")
+    except (ConvexPyError, AttributeError):
+        return "refused"
+    return "stored"
+
+
+def test_storage_methods_by_function_kind():
+    t = emu(files={"store_file": store_file, "query_writes_file": query_writes_file,
+                   "mutation_stores_file": mutation_stores_file})
+    storage_id = t.action("files:store_file")["id"]
+    assert t.query("files:query_writes_file", {"id": storage_id}) == ["generate_upload_url", "delete", "store"]
+    assert t.mutation("files:mutation_stores_file") == "refused"
+
+
+# =====================================================================================
+# DESIGN.md / SEMANTICS.md: search
+# =====================================================================================
+
+def _search_app(**extra):
+    from convex_py import define_schema, define_table
+
+    schema = define_schema({"messages": define_table({"body": v.any(), "channel": v.string(), "author": v.string(),
+                                                      "embedding": v.array(v.float64())})
+                            .search_index("search_body", {"searchField": "body", "filterFields": ["channel"]})
+                            .vector_index("by_embedding", {"vectorField": "embedding", "dimensions": 3,
+                                                           "filterFields": ["author"]})})
+
+    @mutation
+    def seed(ctx, args):
+        rows = [
+            ("hello world", "#general", "a", [1.0, 0.0, 0.0]),
+            ("Hello there, wonderful world of hellos", "#general", "b", [0.9, 0.1, 0.0]),
+            ("world peace", "#random", "a", [0.0, 1.0, 0.0]),
+            ("HELLO WORKERS", "#general", "c", [0.0, 0.0, 1.0]),
+            (42, "#general", "a", [-1.0, 0.0, 0.0]),
+        ]
+        for body, channel, author, embedding in rows:
+            ctx.db.insert("messages", {"body": body, "channel": channel, "author": author, "embedding": embedding})
+
+    @query
+    def search(ctx, args):
+        def q():
+            return ctx.db.query("messages").with_search_index(
+                "search_body", lambda q: q.search("body", args["text"]).eq("channel", "#general"))
+        page = q().paginate({"numItems": 1, "cursor": None})
+        return {"collect": [d["body"] for d in q().collect()], "take": [d["body"] for d in q().take(1)],
+                "first": (q().first() or {}).get("body"), "page": [d["body"] for d in page["page"]],
+                "isDone": page["isDone"]}
+
+    @action
+    def nearest(ctx, args):
+        return ctx.vector_search("messages", "by_embedding", args)
+
+    @query
+    def query_has_vector_search(ctx, args):
+        return _has(ctx, "vector_search")
+
+    t = ConvexEmulator(modules={"m": {"seed": seed, "search": search, "nearest": nearest,
+                                      "query_has_vector_search": query_has_vector_search, **extra}},
+                       schema=schema, start_time=START)
+    t.mutation("m:seed")
+    return t
+
+
+# "Text search: ctx.db.query("messages").with_search_index("search_body", lambda q: q.search("body",
+# "hello wor").eq("channel", "#general")) then take/collect/first/paginate, in relevance order."
+# SEMANTICS: "the search string is split into terms, case-insensitive; a document matches if its search
+# field contains a term, the last term also matching as a prefix; ... filter fields take eq only;
+# A search index's field must be a string; other values are simply not indexed."
+def test_text_search():
+    t = _search_app()
+    out = t.query("m:search", {"text": "hello wor"})
+    assert set(out["collect"]) == {"hello world", "Hello there, wonderful world of hellos", "HELLO WORKERS"}
+    assert out["collect"][2] == "Hello there, wonderful world of hellos"  # the longest field scores least
+    assert out["take"] == [out["collect"][0]] and out["first"] == out["collect"][0]
+    assert out["page"] == [out["collect"][0]] and out["isDone"] is False
+    assert t.query("m:search", {"text": "peace"})["collect"] == []  # #random is filtered out
+    assert t.query("m:search", {"text": "42"})["collect"] == []  # a number is not indexed
+
+
+# "Vector search (actions): ctx.vector_search("messages", "by_embedding", {"vector": [...], "limit": 10,
+# "filter": lambda q: q.eq("author", "a")}) -> [{"_id": ..., "_score": ...}, ...], most similar first."
+# SEMANTICS: "cosine similarity, _score in [-1, 1]; limit 1 to 256 (default 10); filter takes eq on
+# filter fields and or_ of those; a vector of the wrong length is an error naming the expected dimensions."
+def test_vector_search():
+    t = _search_app()
+    hits = t.action("m:nearest", {"vector": [1.0, 0.0, 0.0]})
+    assert [round(h["_score"], 6) for h in hits] == [1.0, round(0.9 / (0.82 ** 0.5), 6), 0.0, 0.0, -1.0]
+    assert all(set(h) == {"_id", "_score"} and h["_id"].table == "messages" for h in hits)
+
+    @action
+    def by_author(ctx, args):
+        hits = ctx.vector_search("messages", "by_embedding", {"vector": [1.0, 0.0, 0.0], "limit": 2,
+                                                              "filter": lambda q: q.eq("author", "a")})
+        either = ctx.vector_search("messages", "by_embedding", {
+            "vector": [1.0, 0.0, 0.0], "filter": lambda q: q.or_(q.eq("author", "b"), q.eq("author", "c"))})
+        docs = [ctx.run_query(internal.m.get, {"id": h["_id"]}) for h in hits + either]
+        return [d["author"] for d in docs]
+
+    @internal_query
+    def get(ctx, args):
+        return ctx.db.get(args["id"])
+
+    t = _search_app(by_author=by_author, get=get)
+    assert t.action("m:by_author") == ["a", "a", "b", "c"]
+    assert t.query("m:query_has_vector_search") is False
+    with pytest.raises(ConvexPyError, match="3"):
+        t.action("m:nearest", {"vector": [1.0, 0.0]})
+    for limit in (0, 257):
+        with pytest.raises(ConvexPyError):
+            t.action("m:nearest", {"vector": [1.0, 0.0, 0.0], "limit": limit})
+    assert len(t.action("m:nearest", {"vector": [1.0, 0.0, 0.0], "limit": 256})) == 5
+
+
+# SEMANTICS: vector search "limit 1 to 256 (default 10)"; text search "a search query returns at most
+# 1024 documents" (as Convex's SearchResultIterator: reading past the 1024th result is an error).
+def test_search_result_caps():
+    @mutation
+    def many(ctx, args):
+        for i in range(1030):
+            ctx.db.insert("messages", {"body": f"hello {i}", "channel": "#general", "author": "z",
+                                       "embedding": [1.0, float(i), 0.0]})
+
+    @query
+    def count_hits(ctx, args):
+        q = ctx.db.query("messages").with_search_index("search_body", lambda q: q.search("body", "hello"))
+        return len(q.take(args["n"]) if args.get("n") else q.collect())
+
+    t = _search_app(many=many, count_hits=count_hits)
+    t.mutation("m:many")
+    assert len(t.action("m:nearest", {"vector": [1.0, 0.0, 0.0]})) == 10
+    assert t.query("m:count_hits", {"n": 1024}) == 1024
+    with pytest.raises(ConvexPyError, match=r"Search query scanned too many documents \(fetched 1024\)"):
+        t.query("m:count_hits", {})
