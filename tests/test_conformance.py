@@ -1516,3 +1516,886 @@ def test_search_result_caps():
     assert t.query("m:count_hits", {"n": 1024}) == 1024
     with pytest.raises(ConvexPyError, match=r"Search query scanned too many documents \(fetched 1024\)"):
         t.query("m:count_hits", {})
+
+
+# =====================================================================================
+# DESIGN.md / SEMANTICS.md: components and function handles
+# =====================================================================================
+
+COUNTER_FILES = {
+    "counter/convex_config.py": """
+        from convex_py import define_component
+        counter = define_component("counter")
+    """,
+    "counter/schema.py": """
+        from convex_py import define_schema, define_table, v
+        schema = define_schema({"counts": define_table({"name": v.string(), "n": v.number()}).index("name", ["name"])})
+    """,
+    "counter/public.py": """
+        from convex_py import api, mutation, query, v
+
+        @mutation(args={"name": v.string(), "by": v.number()})
+        def add(ctx, args):
+            row = ctx.db.query("counts").with_index("name", lambda q: q.eq("name", args["name"])).unique()
+            if row is None:
+                ctx.db.insert("counts", {"name": args["name"], "n": args["by"]})
+            else:
+                ctx.db.patch(row["_id"], {"n": row["n"] + args["by"]})
+
+        @query(args={"name": v.string()})
+        def get(ctx, args):
+            row = ctx.db.query("counts").with_index("name", lambda q: q.eq("name", args["name"])).unique()
+            return 0 if row is None else row["n"]
+
+        @query
+        def who(ctx, args):
+            return ctx.auth.get_user_identity()
+
+        @mutation(args={"name": v.string()})
+        def later(ctx, args):
+            return ctx.scheduler.run_after(1000, api.public.add, {"name": args["name"], "by": 10})
+
+        @query
+        def tables(ctx, args):
+            return [len(ctx.db.query("counts").collect()), len(ctx.db.query("notes").collect())]
+    """,
+}
+
+APP_FILES = {
+    "convex_config.py": """
+        from convex_py import define_app
+        from .counter.convex_config import counter
+        app = define_app()
+        app.use(counter)
+        app.use(counter, name="counter2")
+    """,
+    "calls.py": """
+        from convex_py import components, create_function_handle, mutation, query
+
+        @mutation
+        def bump(ctx, args):
+            ctx.db.insert("notes", {"n": 1})
+            ctx.run_mutation(components.counter.public.add, {"name": "a", "by": 1})
+            ctx.run_mutation(components.counter2.public.add, {"name": "a", "by": 5})
+            handle = create_function_handle(components.counter.public.add)
+            ctx.run_mutation(handle, {"name": "a", "by": 100})
+            ctx.scheduler.run_after(0, handle, {"name": "h", "by": 1})
+            ctx.run_mutation(components.counter.public.later, {"name": "b"})
+            return handle
+
+        @query
+        def read(ctx, args):
+            return [ctx.run_query(components.counter.public.get, {"name": n}) for n in ("a", "b", "h")] + [
+                ctx.run_query(components.counter2.public.get, {"name": "a"})]
+
+        @query
+        def who(ctx, args):
+            return ctx.run_query(components.counter.public.who, {})
+    """,
+}
+
+
+# "A component is a folder, laid out as Convex lays one out: a convex_config.py whose module-level value
+# is define_component("name"), its schema.py, and its function modules, side by side. It may sit inside
+# the app's convex/ folder ... The app's convex/convex_config.py exports app = define_app() and calls
+# app.use(counter) or app.use(counter, name="counter2"). References into a component:
+# components.counter.public.add (from convex_py). Each component has its own tables; identity does not
+# pass into a component." "create_function_handle(ref) -> a string handle accepted wherever a reference is
+# (run_*, ctx.scheduler)." SEMANTICS: "Scheduling inside a component works as in the app, and a function
+# handle may be scheduled."
+def test_components_and_function_handles(tmp_path):
+    app = write_app(tmp_path / "app", {**COUNTER_FILES, **APP_FILES})
+    t = ConvexEmulator(app, start_time=START)
+    handle = t.mutation("calls:bump")
+    assert isinstance(handle, str)
+    assert t.query("calls:read") == [101, 0, 0, 5]
+    t.advance(seconds=1)
+    assert t.query("calls:read") == [101, 10, 1, 5]
+    assert t.with_identity({"subject": "u"}).query("calls:who") is None
+    from convex_py import components
+
+    assert t.query(components.counter.public.tables) == [3, 0]  # its own "notes" table is empty
+    assert t.run(lambda ctx: len(ctx.db.query("notes").collect())) == 1
+    assert t.scheduled_functions(component="counter")[0]["name"] == "public:add"
+
+
+# "Tests may add one by hand: t.register_component("counter", folder)."
+def test_register_component_by_hand(tmp_path):
+    from convex_py import components
+
+    folder = write_app(tmp_path / "lib", {k.removeprefix("counter/"): s for k, s in COUNTER_FILES.items()}) / "convex"
+    t = ConvexEmulator(modules={}, start_time=START)
+    t.register_component("counter", folder)
+    t.mutation(components.counter.public.add, {"name": "x", "by": 2})
+    assert t.query(components.counter.public.get, {"name": "x"}) == 2
+
+
+# =====================================================================================
+# DESIGN.md: environment variables
+# =====================================================================================
+
+# "from convex_py import env: a read-only mapping of the running deployment's variables (Convex's
+# process.env). ConvexEmulator(app, env={...}), t.set_env(name, value)"
+@query
+def read_env(ctx, args):
+    from convex_py import env
+
+    out = {"get": env.get("API_KEY"), "missing": env.get("NOPE"), "default": env.get("NOPE", "d")}
+    try:
+        env["NOPE"]
+    except KeyError as exc:
+        out["keyerror"] = "NOPE" in str(exc)
+    try:
+        env["X"] = "y"
+    except TypeError:
+        out["read_only"] = True
+    return out
+
+
+def test_env():
+    t = ConvexEmulator(modules={"e": {"read_env": read_env}}, start_time=START, env={"API_KEY": "k1"})
+    assert t.query("e:read_env") == {"get": "k1", "missing": None, "default": "d", "keyerror": True,
+                                     "read_only": True}
+    t.set_env("API_KEY", "k2")
+    assert t.query("e:read_env")["get"] == "k2"
+    t.set_env("API_KEY", None)
+    assert t.query("e:read_env")["get"] is None
+
+
+# =====================================================================================
+# SEMANTICS.md: functions
+# =====================================================================================
+
+# "Validators are strict: a missing required field, an extra field, or a wrong type is an error naming
+# the function, the path into the value and what was expected. A function with no args validator
+# accepts any object."
+def test_argument_validation_is_strict_and_names_function_path_and_expectation():
+    @mutation(args={"user": v.object({"name": v.string(), "tags": v.array(v.string())})})
+    def strict(ctx, args):
+        return "ok"
+
+    @mutation
+    def loose(ctx, args):
+        return args
+
+    t = emu(val={"strict": strict, "loose": loose})
+    assert t.mutation("val:strict", {"user": {"name": "n", "tags": []}}) == "ok"
+    for bad, path in [({}, "user"), ({"user": {"name": "n", "tags": [], "x": 1}}, "x"),
+                      ({"user": {"name": "n", "tags": ["a", 2]}}, "tags[1]")]:
+        with pytest.raises(ConvexPyError) as caught:
+            t.mutation("val:strict", bad)
+        text = str(caught.value)
+        assert "val:strict" in text and path in text, text
+    with pytest.raises(ConvexPyError) as caught:
+        t.mutation("val:strict", {"user": {"name": 5, "tags": []}})
+    assert "string" in str(caught.value) and ".name" in str(caught.value)
+    assert t.mutation("val:loose", {"anything": [1, {"x": None}]}) == {"anything": [1, {"x": None}]}
+
+
+# "A query may not write; a write from a query is an error."
+# "Internal functions are callable from other functions, the scheduler, crons, and the test harness"
+def test_a_query_may_not_write_and_internal_functions_are_callable_from_the_harness():
+    @query
+    def writes(ctx, args):
+        ctx.db.insert("t", {})
+
+    @internal_query
+    def secret(ctx, args):
+        return "internal"
+
+    t = emu(w={"writes": writes, "secret": secret})
+    with pytest.raises(ConvexPyError):
+        t.query("w:writes")
+    assert t.query(internal.w.secret) == "internal"
+
+
+# "Convex holds Date.now() fixed within one function execution (ours: the virtual clock does not move
+# while a function runs)."
+@mutation
+def two_reads(ctx, args):
+    first = time.time()
+    sum(range(200_000))
+    return [first * 1000, time.time() * 1000, datetime.now(timezone.utc).timestamp() * 1000]
+
+
+def test_the_clock_is_fixed_within_a_function():
+    with emu(clockm={"two_reads": two_reads}) as t:
+        assert t.mutation("clockm:two_reads") == [T0, T0, T0]
+
+
+# =====================================================================================
+# SEMANTICS.md: values and documents
+# =====================================================================================
+
+# "Every document has _id (an Id of its table) and _creationTime (milliseconds since the epoch, float,
+# strictly increasing within a deployment)."
+def test_creation_time_strictly_increases():
+    t = emu()
+    ids = [t.mutation(lambda ctx: [ctx.db.insert("a", {}), ctx.db.insert("b", {})]) for _ in range(3)]
+    times = t.run(lambda ctx: [ctx.db.get(i)["_creationTime"] for pair in ids for i in pair])
+    assert all(type(x) is float for x in times)
+    assert times == sorted(times) and len(set(times)) == 6
+    assert T0 <= times[0] < T0 + 1
+
+
+# "Field names: printable ASCII, at most 1024 characters, not starting with $; a top-level field
+# starting with _ is only allowed for system fields. An int outside 64 bits is not a Convex value."
+def test_field_names_and_int64_range():
+    t = emu()
+    for bad in ({"$x": 1}, {"_x": 1}, {"a" * 1025: 1}, {"é": 1}, {"n": 2 ** 63}, {"n": -(2 ** 63) - 1}):
+        with pytest.raises(ConvexPyError):
+            t.run(lambda ctx: ctx.db.insert("t", bad))
+    doc_id = t.run(lambda ctx: ctx.db.insert("t", {"a" * 1024: 1, "nested": {"_ok": 1}, "n": 2 ** 63 - 1}))
+    assert t.run(lambda ctx: ctx.db.get(doc_id))["n"] == 2 ** 63 - 1
+
+
+# "Limits, each an error with Convex's wording when passed: a document at most 1 MiB ("Value is too
+# large ..."), nested at most 16 levels ("Document is too nested ..."), arrays at most 8192 elements
+# ("Array length is too long ..."), objects at most 1024 fields"
+def test_document_limits_in_convexs_words():
+    t = emu()
+
+    def nested(depth):
+        value = 1
+        for _ in range(depth):
+            value = {"a": value}
+        return value
+
+    cases = [({"s": "x" * (1 << 20)}, "Value is too large"), (nested(17), "Document is too nested"),
+             ({"a": list(range(8193))}, "Array length is too long"),
+             ({"o": {f"f{i}": i for i in range(1025)}}, None)]
+    for doc, text in cases:
+        with pytest.raises(ConvexPyError) as caught:
+            t.run(lambda ctx: ctx.db.insert("t", doc))
+        if text:
+            assert str(caught.value).startswith(text), str(caught.value)
+    t.run(lambda ctx: ctx.db.insert("t", {"a": list(range(8192)), "o": {f"f{i}": i for i in range(1023)}}))
+    t.run(lambda ctx: ctx.db.insert("t", nested(15)))
+
+
+# "per function execution at most 32,000 documents and 16 MiB read, 4,096 index ranges, 16,000 documents
+# and 16 MiB written ("Too many documents read in a single function execution (limit: 32000)", "Too many
+# writes in a single function execution (limit: 16000)")"
+def test_transaction_limits_in_convexs_words():
+    from emulator import Limits
+
+    t = ConvexEmulator(modules={}, start_time=START, limits=Limits(max_documents_read=32_000))
+    with pytest.raises(ConvexPyError) as caught:
+        t.run(lambda ctx: [ctx.db.insert("t", {}) for _ in range(16_001)])
+    assert str(caught.value).startswith("Too many writes in a single function execution (limit: 16000)")
+    assert t.run(lambda ctx: len(ctx.db.query("t").collect())) == 0
+    t.run(lambda ctx: [ctx.db.insert("t", {}) for _ in range(16_000)])
+    t.run(lambda ctx: [ctx.db.insert("t", {}) for _ in range(16_000)])
+    t.run(lambda ctx: ctx.db.insert("t", {}))
+    with pytest.raises(ConvexPyError) as caught:
+        t.query(lambda ctx: len(ctx.db.query("t").collect()))
+    assert str(caught.value).startswith("Too many documents read in a single function execution (limit: 32000)")
+
+
+# "patch merges top-level fields; replace swaps the whole document and keeps _id and _creationTime. A field
+# given as None is stored as null. Python has no undefined, so removing a field with patch uses the
+# sentinel convex_py.UNSET (ours)."
+def test_patch_replace_none_and_unset():
+    from convex_py import UNSET
+
+    t = emu()
+    doc_id = t.run(lambda ctx: ctx.db.insert("t", {"a": 1, "b": {"x": 1}, "c": 3}))
+    created = t.run(lambda ctx: ctx.db.get(doc_id))["_creationTime"]
+    t.run(lambda ctx: ctx.db.patch(doc_id, {"b": {"y": 2}, "c": None, "d": 4}))
+    assert {k: v for k, v in t.run(lambda ctx: ctx.db.get(doc_id)).items() if not k.startswith("_")} == \
+        {"a": 1, "b": {"y": 2}, "c": None, "d": 4}
+    t.run(lambda ctx: ctx.db.patch(doc_id, {"a": UNSET}))
+    assert "a" not in t.run(lambda ctx: ctx.db.get(doc_id))
+    t.run(lambda ctx: ctx.db.replace(doc_id, {"z": 1}))
+    assert t.run(lambda ctx: ctx.db.get(doc_id)) == {"_id": doc_id, "_creationTime": created, "z": 1}
+
+
+# "Table scans run in _creationTime order; an index orders by its fields, then _creationTime. Index
+# ranges: zero or more eq on a prefix of the index fields, then at most one lower bound (gt/gte) and one
+# upper bound (lt/lte) on the next field." "Values of different types order as: null < int64 < float64 <
+# boolean < string < bytes < array < object (a missing field sorts before null)."
+def test_scan_order_index_order_and_type_order():
+    from convex_py import define_schema, define_table
+
+    schema = define_schema({"t": define_table({"k": v.optional(v.any()), "g": v.string()}).index("by_k", ["k"])
+                            .index("by_gk", ["g", "k"])})
+    values = [{"x": 1}, [1], b"b", "s", True, 1.5, 2, None]
+    t = ConvexEmulator(modules={}, schema=schema, start_time=START)
+    t.run(lambda ctx: [ctx.db.insert("t", {"k": value, "g": "a"}) for value in values])
+    t.run(lambda ctx: ctx.db.insert("t", {"g": "a"}))
+    t.run(lambda ctx: ctx.db.insert("t", {"k": 2, "g": "a"}))
+    scan = t.query(lambda ctx: [d.get("k", "missing") for d in ctx.db.query("t").collect()])
+    assert scan == values + ["missing", 2]
+    by_k = t.query(lambda ctx: [d.get("k", "missing") for d in ctx.db.query("t").with_index("by_k").collect()])
+    assert by_k == ["missing", None, 2, 2, 1.5, True, "s", b"b", [1], {"x": 1}]
+    ranged = t.query(lambda ctx: [d["k"] for d in ctx.db.query("t").with_index(
+        "by_gk", lambda q: q.eq("g", "a").gt("k", None).lte("k", "s")).collect()])
+    assert ranged == [2, 2, 1.5, True, "s"]
+    with pytest.raises(ConvexPyError):
+        t.query(lambda ctx: ctx.db.query("t").with_index("by_gk", lambda q: q.gt("k", 1)).collect())
+
+
+# =====================================================================================
+# SEMANTICS.md: scheduler
+# =====================================================================================
+
+@internal_mutation
+def sched_work(ctx, args):
+    ctx.db.insert("work", {"args": args, "identity": ctx.auth.get_user_identity()})
+    return "done"
+
+
+@internal_query
+def sched_query(ctx, args):
+    return 1
+
+
+@internal_action
+def sched_action(ctx, args):
+    ctx.run_mutation(internal.s.sched_work, {"from": "action"})
+
+
+@mutation
+def sched_call(ctx, args):
+    """Call ctx.scheduler.<method>(*params) and return what it returns."""
+    method = getattr(ctx.scheduler, args["method"])
+    return method(*args["params"])
+
+
+@action
+def sched_from_action(ctx, args):
+    job = ctx.scheduler.run_after(0, internal.s.sched_work, {"from": "action"})
+    if args.get("fail"):
+        raise ConvexError("action failed")
+    return job
+
+
+def sched_emu(**kwargs):
+    return ConvexEmulator(modules={"s": {"sched_work": sched_work, "sched_query": sched_query,
+                                         "sched_action": sched_action, "sched_call": sched_call,
+                                         "sched_from_action": sched_from_action}},
+                          start_time=START, **kwargs)
+
+
+def sched_error(t, method, *params):
+    with pytest.raises(ConvexPyError) as caught:
+        t.mutation("s:sched_call", {"method": method, "params": list(params)})
+    return str(caught.value)
+
+
+# "run_after(delay_ms, fn, args): delay_ms must be a number ("`delayMs` must be a number"), finite
+# ("`delayMs` must be a finite number") and not negative ("`delayMs` must be non-negative"). Zero means:
+# due as soon as the scheduling function completes."
+def test_run_after_delay_errors_in_convexs_words():
+    t = sched_emu()
+    assert sched_error(t, "run_after", "5", "s:sched_work") == "`delayMs` must be a number"
+    assert sched_error(t, "run_after", None, "s:sched_work") == "`delayMs` must be a number"
+    assert sched_error(t, "run_after", float("inf"), "s:sched_work") == "`delayMs` must be a finite number"
+    assert sched_error(t, "run_after", float("nan"), "s:sched_work") == "`delayMs` must be a finite number"
+    assert sched_error(t, "run_after", -1, "s:sched_work") == "`delayMs` must be non-negative"
+    job = t.mutation("s:sched_call", {"method": "run_after", "params": [0, "s:sched_work"]})
+    t.advance(0)
+    assert t.run(lambda ctx: ctx.db.system.get(job)) == {
+        "_id": job, "_creationTime": t.run(lambda ctx: ctx.db.system.get(job))["_creationTime"],
+        "name": "s:sched_work", "args": [{}], "scheduledTime": T0, "completedTime": T0, "state": {"kind": "success"}}
+
+
+# "run_at(ts, fn, args): ms since the epoch or a datetime (anything else: "The invoke time must be a Date
+# or a timestamp"). A past time means due at once; scheduledTime keeps the time asked for. More than five
+# years (5 x 366 days) from now either way is an error: "... is more than 5 years in the future" / "in
+# the past"."
+def test_run_at_errors_past_times_and_five_year_bounds():
+    t = sched_emu()
+    for bad in ("2030-01-02", None, [1], float("nan")):
+        assert sched_error(t, "run_at", bad, "s:sched_work") == "The invoke time must be a Date or a timestamp"
+    five_years = 5 * 366 * DAY
+    assert sched_error(t, "run_at", T0 + five_years + 1, "s:sched_work").endswith("is more than 5 years in the future")
+    assert sched_error(t, "run_at", T0 - five_years - 1, "s:sched_work").endswith("is more than 5 years in the past")
+    assert sched_error(t, "run_after", five_years + 1, "s:sched_work").endswith("is more than 5 years in the future")
+    t.mutation("s:sched_call", {"method": "run_at", "params": [T0 + five_years, "s:sched_work"]})
+    t.mutation("s:sched_call", {"method": "run_after", "params": [five_years, "s:sched_work"]})
+    past = t.mutation("s:sched_call", {"method": "run_at", "params": [T0 - five_years, "s:sched_work"]})
+    t.advance(0)
+    job = t.run(lambda ctx: ctx.db.system.get(past))
+    assert (job["scheduledTime"], job["state"], job["completedTime"]) == (T0 - five_years, {"kind": "success"}, T0)
+
+
+# "Arguments of a scheduled function must be an object (or absent, meaning {}); a reference to a function
+# that does not exist is an error at scheduling time ("Attempted to schedule function at nonexistent path:
+# ..."). Only mutations and actions can be scheduled." / "A scheduled function whose kind cannot be
+# scheduled (a query) ends failed."
+def test_scheduled_arguments_paths_and_kinds():
+    t = sched_emu()
+    sched_error(t, "run_after", 0, "s:sched_work", [1, 2])
+    sched_error(t, "run_after", 0, "s:sched_work", "text")
+    assert sched_error(t, "run_after", 0, "s:nope") == "Attempted to schedule function at nonexistent path: s:nope"
+    assert sched_error(t, "run_at", T0, "s:nope", {}).startswith("Attempted to schedule function at nonexistent path: s:nope")
+    a = t.mutation("s:sched_call", {"method": "run_after", "params": [0, "s:sched_work"]})
+    b = t.mutation("s:sched_call", {"method": "run_after", "params": [0, "s:sched_work", None]})
+    c = t.mutation("s:sched_call", {"method": "run_after", "params": [0, "s:sched_query", {}]})
+    t.advance(0)
+    jobs = {j["_id"]: j for j in t.scheduled_functions()}
+    assert jobs[a]["args"] == [{}] and jobs[b]["args"] == [{}]
+    assert jobs[a]["state"] == {"kind": "success"}
+    assert jobs[c]["state"]["kind"] == "failed" and jobs[c]["state"]["error"]
+
+
+# "Both return the Id of a document in the system table _scheduled_functions: {name, args: [args],
+# scheduledTime, completedTime?, state} with state one of {kind: "pending"}, {kind: "inProgress"},
+# {kind: "success"}, {kind: "failed", error: str}, {kind: "canceled"}. Readable with ctx.db.system.get(id)
+# and ctx.db.system.query("_scheduled_functions")."
+@mutation
+def read_jobs(ctx, args):
+    return {"get": ctx.db.system.get(args["id"]),
+            "query": [j["_id"] for j in ctx.db.system.query("_scheduled_functions").collect()]}
+
+
+def test_job_documents_and_their_states():
+    t = ConvexEmulator(modules={"s": {"sched_work": sched_work, "sched_action": sched_action, "read_jobs": read_jobs,
+                                      "slow": slow, "sched_call": sched_call},
+                                "slowm": {"mark": mark, "slow": slow}}, start_time=START)
+    job = t.mutation("s:sched_call", {"method": "run_after", "params": [1000, "s:sched_work", {"x": 1}]})
+    assert isinstance(job, Id) and job.table == "_scheduled_functions"
+    out = t.mutation("s:read_jobs", {"id": job})
+    assert out["query"] == [job]
+    assert out["get"] == {"_id": job, "_creationTime": out["get"]["_creationTime"], "name": "s:sched_work",
+                          "args": [{"x": 1}], "scheduledTime": T0 + 1000, "state": {"kind": "pending"}}
+    running = t.mutation("s:sched_call", {"method": "run_after", "params": [0, "slowm:slow"]})
+    t.advance(0)
+    assert t.mutation("s:read_jobs", {"id": running})["get"]["state"] == {"kind": "inProgress"}
+    canceled = t.mutation("s:sched_call", {"method": "run_after", "params": [0, "s:sched_work"]})
+    t.mutation("s:sched_call", {"method": "cancel", "params": [canceled]})
+    assert t.mutation("s:read_jobs", {"id": canceled})["get"]["state"] == {"kind": "canceled"}
+
+
+# "From a mutation, scheduling is part of the transaction: if the mutation fails, nothing it scheduled
+# exists. From an action, scheduling happens at once and survives the action failing."
+def test_scheduling_from_mutations_is_transactional_and_from_actions_is_not():
+    @mutation
+    def schedule_then_fail(ctx, args):
+        ctx.scheduler.run_after(0, internal.s.sched_work, {})
+        raise ConvexError("no")
+
+    t = ConvexEmulator(modules={"s": {"sched_work": sched_work, "sched_from_action": sched_from_action,
+                                      "schedule_then_fail": schedule_then_fail}}, start_time=START)
+    with pytest.raises(ConvexError):
+        t.mutation("s:schedule_then_fail")
+    assert t.scheduled_functions() == []
+    with pytest.raises(ConvexError):
+        t.action("s:sched_from_action", {"fail": True})
+    assert [j["state"] for j in t.scheduled_functions()] == [{"kind": "pending"}]
+    t.advance(0)
+    assert [j["state"] for j in t.scheduled_functions()] == [{"kind": "success"}]
+
+
+# "Limits per function execution: at most 1000 functions scheduled ("Too many functions scheduled by this
+# mutation (limit: 1000)"), and at most 8 MiB of their arguments in total ("Too large total size of the
+# arguments of scheduled functions from this mutation (limit: 8388608 bytes)"). Going over is an error in
+# the scheduling function, so a mutation's writes roll back with it. ... the emulator's limits are
+# settings with Convex's documented values as defaults (ours)."
+def test_scheduling_limits_in_convexs_words():
+    from emulator import Limits
+
+    @mutation
+    def many(ctx, args):
+        ctx.db.insert("t", {})
+        for _ in range(args["n"]):
+            ctx.scheduler.run_after(0, internal.s.sched_work, {"blob": "x" * args.get("size", 0)})
+
+    t = ConvexEmulator(modules={"s": {"sched_work": sched_work, "many": many}}, start_time=START)
+    assert Limits().max_functions_scheduled == 1000 and Limits().max_scheduled_args_bytes == 8388608
+    with pytest.raises(ConvexPyError) as caught:
+        t.mutation("s:many", {"n": 1001})
+    assert str(caught.value) == "Too many functions scheduled by this mutation (limit: 1000)"
+    with pytest.raises(ConvexPyError) as caught:
+        t.mutation("s:many", {"n": 2, "size": 5 * 1024 * 1024})
+    assert str(caught.value) == ("Too large total size of the arguments of scheduled functions from this mutation "
+                                 "(limit: 8388608 bytes)")
+    assert t.run(lambda ctx: ctx.db.query("t").collect()) == [] and t.scheduled_functions() == []
+    small = ConvexEmulator(modules={"s": {"sched_work": sched_work, "many": many}}, start_time=START,
+                           limits=Limits(max_functions_scheduled=2))
+    with pytest.raises(ConvexPyError, match=r"\(limit: 2\)"):
+        small.mutation("s:many", {"n": 3})
+
+
+# "Scheduled mutations run exactly once: a transient (system) failure, such as a write conflict, is retried
+# until it commits; a failure of the function itself marks the job failed with the error text, and its
+# writes roll back. A scheduled mutation is seen as pending, then success or failed, never inProgress; the
+# state change commits in the same transaction as the mutation's writes."
+@internal_mutation
+def self_aware(ctx, args):
+    me = ctx.db.system.query("_scheduled_functions").first()
+    ctx.db.insert("seen", {"state": me["state"]["kind"]})
+    if args.get("fail"):
+        raise ValueError("function failed")
+
+
+def test_scheduled_mutations_run_exactly_once():
+    t = ConvexEmulator(modules={"s": {"self_aware": self_aware}}, start_time=START)
+    t.run(lambda ctx: ctx.scheduler.run_after(0, internal.s.self_aware, {}))
+    t.fail_next_commits(2)
+    t.advance(0)
+    assert t.run(lambda ctx: [d["state"] for d in ctx.db.query("seen").collect()]) == ["pending"]
+    assert [j["state"] for j in t.scheduled_functions()] == [{"kind": "success"}]
+    t2 = ConvexEmulator(modules={"s": {"self_aware": self_aware}}, start_time=START)
+    t2.run(lambda ctx: ctx.scheduler.run_after(0, internal.s.self_aware, {"fail": True}))
+    t2.advance(0)
+    state = t2.scheduled_functions()[0]["state"]
+    assert state["kind"] == "failed" and "function failed" in state["error"]
+    assert t2.run(lambda ctx: ctx.db.query("seen").collect()) == []
+
+
+# "Scheduled actions run at most once: the job is committed inProgress before the action starts, then
+# success or failed; never retried. An action found inProgress after a crash becomes failed with
+# "Transient error while executing action"."
+@internal_action
+def action_sees_itself(ctx, args):
+    state = ctx.run_query(internal.s.job_states, {})
+    ctx.run_mutation(internal.s.note, {"state": state[0]})
+    if args.get("fail"):
+        raise ValueError("action failed")
+
+
+@internal_query
+def job_states(ctx, args):
+    return [j["state"]["kind"] for j in ctx.db.system.query("_scheduled_functions").collect()]
+
+
+@internal_mutation
+def note(ctx, args):
+    ctx.db.insert("notes", args)
+
+
+def test_scheduled_actions_run_at_most_once():
+    modules = {"s": {"action_sees_itself": action_sees_itself, "job_states": job_states, "note": note}}
+    t = ConvexEmulator(modules=modules, start_time=START)
+    t.run(lambda ctx: ctx.scheduler.run_after(0, internal.s.action_sees_itself, {}))
+    t.run(lambda ctx: ctx.scheduler.run_after(0, internal.s.action_sees_itself, {"fail": True}))
+    t.run(lambda ctx: ctx.scheduler.run_after(10, internal.s.action_sees_itself, {}))
+    t.advance(0)
+    t.interrupt_next_actions(1)
+    t.advance(10)
+    assert [d["state"] for d in t.run(lambda ctx: ctx.db.query("notes").collect())] == ["inProgress", "success"]
+    states = [j["state"] for j in t.scheduled_functions()]
+    assert states[0] == {"kind": "success"}
+    assert states[1]["kind"] == "failed" and "action failed" in states[1]["error"]
+    assert states[2] == {"kind": "failed", "error": "Transient error while executing action"}
+    t.advance(days=1)
+    assert len(t.run(lambda ctx: ctx.db.query("notes").collect())) == 2  # never retried
+
+
+# "Auth does not propagate: a scheduled function sees no user identity."
+def test_auth_does_not_propagate_to_scheduled_functions():
+    t = sched_emu()
+    t.with_identity({"subject": "u"}).mutation("s:sched_call", {"method": "run_after",
+                                                                "params": [0, "s:sched_work"]})
+    t.with_identity({"subject": "u"}).action("s:sched_from_action", {})
+    t.advance(0)
+    assert [d["identity"] for d in t.run(lambda ctx: ctx.db.query("work").collect())] == [None, None]
+
+
+# "Completed jobs (success, failed, canceled) stay readable for 7 days after completion, then are removed
+# (once completedTime + 7 days <= now, as Convex's backend collects them).
+# finish_all_scheduled_functions() also runs the removals due at the instant it stops."
+def test_completed_jobs_are_kept_seven_days():
+    t = sched_emu()
+    ok = t.mutation("s:sched_call", {"method": "run_after", "params": [0, "s:sched_work"]})
+    canceled = t.mutation("s:sched_call", {"method": "run_after", "params": [HOUR, "s:sched_work"]})
+    t.mutation("s:sched_call", {"method": "cancel", "params": [canceled]})
+    t.advance(0)
+    t.advance(7 * DAY - 1)
+    assert [j["_id"] for j in t.scheduled_functions()] == [ok, canceled]
+    t.advance(1)
+    assert t.scheduled_functions() == []
+    t.mutation("s:sched_call", {"method": "run_after", "params": [0, "s:sched_work"]})
+    t.mutation("s:sched_call", {"method": "run_after", "params": [7 * DAY, "s:sched_work"]})
+    t.finish_all_scheduled_functions()
+    assert t.now == T0 + 14 * DAY
+    assert [j["scheduledTime"] for j in t.scheduled_functions()] == [T0 + 14 * DAY]
+
+
+# "cancel(id): a pending job becomes canceled and never runs. An action already running keeps running, but
+# whatever it schedules afterwards is created already canceled. Canceling an action that has completed
+# raises, as Convex's documentation says; canceling a mutation that has committed changes nothing (its
+# state stays). ... An id from another table: "Invalid scheduled function ID. The ID must be an ID on the
+# '_scheduled_functions' table.""
+@internal_action
+async def long_action(ctx, args):
+    await asyncio.sleep(10)
+    await ctx.scheduler.run_after(0, internal.s.sched_work, {"after": "cancel"})
+
+
+def test_cancel_semantics():
+    modules = {"s": {"sched_work": sched_work, "sched_action": sched_action, "sched_call": sched_call,
+                     "long_action": long_action}}
+    t = ConvexEmulator(modules=modules, start_time=START)
+    pending = t.mutation("s:sched_call", {"method": "run_after", "params": [1000, "s:sched_work"]})
+    t.mutation("s:sched_call", {"method": "cancel", "params": [pending]})
+    t.advance(seconds=2)
+    assert t.run(lambda ctx: ctx.db.system.get(pending))["state"] == {"kind": "canceled"}
+    assert t.run(lambda ctx: ctx.db.system.get(pending))["completedTime"] == T0
+    assert t.run(lambda ctx: ctx.db.query("work").collect()) == []
+
+    running = t.mutation("s:sched_call", {"method": "run_after", "params": [0, "s:long_action"]})
+    t.advance(0)
+    t.mutation("s:sched_call", {"method": "cancel", "params": [running]})
+    t.finish_in_progress_scheduled_functions()
+    child = t.scheduled_functions()[-1]
+    assert child["args"] == [{"after": "cancel"}] and child["state"] == {"kind": "canceled"}
+    assert t.run(lambda ctx: ctx.db.system.get(running))["state"] == {"kind": "canceled"}
+
+    done_action = t.mutation("s:sched_call", {"method": "run_after", "params": [0, "s:sched_action"]})
+    done_mutation = t.mutation("s:sched_call", {"method": "run_after", "params": [0, "s:sched_work"]})
+    t.advance(0)
+    with pytest.raises(ConvexPyError):
+        t.mutation("s:sched_call", {"method": "cancel", "params": [done_action]})
+    t.mutation("s:sched_call", {"method": "cancel", "params": [done_mutation]})
+    assert t.run(lambda ctx: ctx.db.system.get(done_mutation))["state"] == {"kind": "success"}
+
+    other = t.run(lambda ctx: ctx.db.insert("t", {}))
+    assert sched_error(t, "cancel", other) == ("Invalid scheduled function ID. The ID must be an ID on the "
+                                               "'_scheduled_functions' table.")
+
+
+# =====================================================================================
+# SEMANTICS.md: cron jobs (runs)
+# =====================================================================================
+
+# "At most one run of a job at a time; a run due while the previous one is still going is skipped, not
+# queued." "Time travel is not downtime: advance passes through every due time, so every run happens."
+@internal_action
+async def slow_cron(ctx, args):
+    await asyncio.sleep(90)
+
+
+@internal_mutation
+def quick_cron(ctx, args):
+    pass
+
+
+def test_overlapping_cron_runs_are_skipped():
+    from convex_py import cron_jobs
+
+    crons = cron_jobs()
+    crons.interval("slow", {"minutes": 1}, internal.c.slow_cron)
+    crons.interval("quick", {"minutes": 1}, internal.c.quick_cron)
+    t = ConvexEmulator(modules={"c": {"slow_cron": slow_cron, "quick_cron": quick_cron}, "crons": {"crons": crons}},
+                       start_time=START)
+    t.advance(minutes=6)
+    assert [r["time"] for r in t.cron_runs("quick")] == [T0 + i * MINUTE for i in range(7)]
+    # (a run is logged when it ends: the one started at 6 minutes is still going)
+    started = [r["time"] for r in t.cron_runs("slow") if r["outcome"] != "skipped"]
+    assert started == [T0, T0 + 2 * MINUTE, T0 + 4 * MINUTE]
+    skipped = [r["time"] for r in t.cron_runs("slow") if r["outcome"] == "skipped"]
+    assert skipped == [T0 + MINUTE, T0 + 3 * MINUTE, T0 + 5 * MINUTE]
+
+
+# Runtime crons: "(optional seconds field and IANA time zone ...)" and "a run still going when the next is
+# due makes that next one skip."
+def test_runtime_cron_seconds_field_and_overlap():
+    from convex_py.crons import Crons
+
+    crons = Crons()
+
+    @mutation
+    def start(ctx, args):
+        crons.register(ctx, {"kind": "cron", "cronspec": "*/20 * * * * *"}, internal.c.quick_cron, {}, name="secs")
+        crons.register(ctx, {"kind": "interval", "ms": 60_000}, internal.c.slow_cron, {}, name="slow")
+
+    t = ConvexEmulator(modules={"c": {"slow_cron": slow_cron, "quick_cron": quick_cron, "start": start}},
+                       start_time=START)
+    t.mutation("c:start")
+    t.advance(minutes=1)
+    assert [r["time"] for r in t.cron_runs("secs")] == [T0 + 20_000, T0 + 40_000, T0 + 60_000]
+    t.advance(minutes=4)
+    started = [r["time"] for r in t.cron_runs("slow") if r["outcome"] != "skipped"]
+    assert started == [T0 + MINUTE, T0 + 3 * MINUTE]  # the one started at 5 minutes is still going
+    assert [r["time"] for r in t.cron_runs("slow") if r["outcome"] == "skipped"] == [T0 + 2 * MINUTE, T0 + 4 * MINUTE]
+
+
+# =====================================================================================
+# SEMANTICS.md: porting habits Convex allows
+# =====================================================================================
+
+# "Where Convex takes a count (take(n), paginate({"numItems": n}), a limit), a whole-number float is
+# accepted. Filter arithmetic and comparisons mix an int literal with a float field as numbers
+# (q.add(q.field("score"), -2), q.eq(q.field("score"), 14) match a stored 14.0)."
+def test_counts_as_floats_and_mixed_number_filters():
+    t = emu()
+    t.run(lambda ctx: [ctx.db.insert("s", {"score": float(x)}) for x in (12, 14, 16)])
+    assert len(t.query(lambda ctx: ctx.db.query("s").take(2.0))) == 2
+    assert len(t.query(lambda ctx: ctx.db.query("s").paginate({"numItems": 2.0, "cursor": None})["page"])) == 2
+    assert [d["score"] for d in t.query(lambda ctx: ctx.db.query("s").filter(
+        lambda q: q.eq(q.field("score"), 14)).collect())] == [14.0]
+    assert [d["score"] for d in t.query(lambda ctx: ctx.db.query("s").filter(
+        lambda q: q.eq(q.add(q.field("score"), -2), 14)).collect())] == [16.0]
+
+
+# "Calling a registered function object directly from another function runs its handler (Convex warns,
+# "dontCallDirectly", and runs it) (ours: a warning through warnings.warn). A module's functions are the
+# ones it defines: a function imported from another module is not registered again."
+def test_direct_calls_warn_and_run_and_imports_are_not_registered_twice(tmp_path):
+    app = write_app(tmp_path / "app", {
+        "helpers.py": """
+            from convex_py import mutation
+            @mutation
+            def add(ctx, args):
+                return ctx.db.insert("t", {"n": args["n"]})
+        """,
+        "main.py": """
+            from convex_py import mutation
+            from .helpers import add
+            @mutation
+            def caller(ctx, args):
+                return add(ctx, {"n": 5})
+        """,
+    })
+    t = ConvexEmulator(app, start_time=START)
+    with pytest.warns(Warning):
+        doc_id = t.mutation("main:caller")
+    assert t.run(lambda ctx: ctx.db.get(doc_id))["n"] == 5
+    assert t.mutation("helpers:add", {"n": 1}).table == "t"
+    with pytest.raises(ConvexPyError):
+        t.mutation("main:add", {"n": 1})
+
+
+# "asyncio.gather over ctx calls in an async query or mutation works, with results as if the calls ran in
+# order (JavaScript's Promise.all habit)."
+@mutation
+async def gathered(ctx, args):
+    ids = await asyncio.gather(*(ctx.db.insert("g", {"i": i}) for i in range(3)))
+    docs = await asyncio.gather(*(ctx.db.get(i) for i in ids))
+    return [d["i"] for d in docs]
+
+
+def test_asyncio_gather_in_a_mutation():
+    t = emu(g={"gathered": gathered})
+    assert t.mutation("g:gathered") == [0, 1, 2]
+    assert t.run(lambda ctx: [d["i"] for d in ctx.db.query("g").collect()]) == [0, 1, 2]
+
+
+# "Index ranges accept their lower and upper bounds in either order."
+def test_index_bounds_in_either_order():
+    from convex_py import define_schema, define_table
+
+    schema = define_schema({"n": define_table({"x": v.int64()}).index("by_x", ["x"])})
+    t = ConvexEmulator(modules={}, schema=schema, start_time=START)
+    t.run(lambda ctx: [ctx.db.insert("n", {"x": x}) for x in range(10)])
+    a = t.query(lambda ctx: [d["x"] for d in ctx.db.query("n").with_index("by_x", lambda q: q.gte("x", 3).lt("x", 6)).collect()])
+    b = t.query(lambda ctx: [d["x"] for d in ctx.db.query("n").with_index("by_x", lambda q: q.lt("x", 6).gte("x", 3)).collect()])
+    assert a == b == [3, 4, 5]
+
+
+# "A nested run_mutation that raises and is caught rolls back its writes, and they do not count toward the
+# per-execution write limits."
+@internal_mutation
+def write_then_fail(ctx, args):
+    for _ in range(args["n"]):
+        ctx.db.insert("w", {})
+    raise ConvexError("inner")
+
+
+@mutation
+def outer(ctx, args):
+    try:
+        ctx.run_mutation(internal.nest.write_then_fail, {"n": 10_000})
+    except ConvexError:
+        pass
+    for _ in range(10_000):
+        ctx.db.insert("w", {"kept": True})
+    return len(ctx.db.query("w").collect())
+
+
+def test_a_caught_nested_mutation_rolls_back():
+    t = emu(nest={"write_then_fail": write_then_fail, "outer": outer})
+    assert t.mutation("nest:outer") == 10_000
+
+
+# "One .paginate() per function execution: a second is an error, as Convex. paginate options endCursor,
+# maximumRowsRead, maximumBytesRead; the result may carry pageStatus ("SplitRecommended"/"SplitRequired")
+# and splitCursor. pagination_opts_validator is exported."
+def test_pagination_rules():
+    from convex_py import pagination_opts_validator
+
+    t = emu()
+    t.run(lambda ctx: [ctx.db.insert("p", {"i": i}) for i in range(10)])
+    with pytest.raises(ConvexPyError):
+        t.query(lambda ctx: [ctx.db.query("p").paginate({"numItems": 2, "cursor": None}) for _ in range(2)])
+    first = t.query(lambda ctx: ctx.db.query("p").paginate({"numItems": 3, "cursor": None}))
+    second = t.query(lambda ctx: ctx.db.query("p").paginate({"numItems": 3, "cursor": first["continueCursor"]}))
+    again = t.query(lambda ctx: ctx.db.query("p").paginate(
+        {"numItems": 1, "cursor": first["continueCursor"], "endCursor": second["continueCursor"]}))
+    assert [d["i"] for d in again["page"]] == [3, 4, 5]
+    capped = t.query(lambda ctx: ctx.db.query("p").paginate({"numItems": 8, "cursor": None, "maximumRowsRead": 2}))
+    assert len(capped["page"]) == 2 and capped["isDone"] is False
+    pagination_opts_validator.validate({"numItems": 5, "cursor": None})
+
+
+# "Schema: table and field names follow Convex's identifier rule ... .index(name, {"fields": [...],
+# "staged": True}) is accepted; a staged index cannot be queried yet. Writing to a table that the schema
+# does not declare is allowed at run time ... Arguments may nest 64 levels; documents 16."
+def test_schema_identifiers_staged_indexes_and_undeclared_tables():
+    from convex_py import define_schema, define_table
+
+    for bad in (lambda: define_schema({"1t": define_table({"a": v.string()})}),
+                lambda: define_schema({"t": define_table({"_a": v.string()})}),
+                lambda: define_schema({"t-x": define_table({"a": v.string()})})):
+        with pytest.raises(ConvexPyError):
+            bad()
+    schema = define_schema({"t": define_table({"a": v.string()}).index("by_a", {"fields": ["a"], "staged": True})})
+    t = ConvexEmulator(modules={}, schema=schema, start_time=START)
+    t.run(lambda ctx: ctx.db.insert("t", {"a": "x"}))
+    with pytest.raises(ConvexPyError):
+        t.query(lambda ctx: ctx.db.query("t").with_index("by_a").collect())
+    assert t.run(lambda ctx: ctx.db.insert("undeclared", {"b": 1})).table == "undeclared"
+
+    @mutation
+    def deep(ctx, args):
+        return "ok"
+
+    def nested(depth):
+        value = 1
+        for _ in range(depth):
+            value = {"a": value}
+        return value
+
+    t2 = emu(d={"deep": deep})
+    assert t2.mutation("d:deep", {"x": nested(62)}) == "ok"
+    with pytest.raises(ConvexPyError):
+        t2.mutation("d:deep", {"x": nested(70)})
+
+
+# "ctx.run_query works inside queries too (its own read-only sub-query). ctx.meta.get_function_metadata()
+# -> {"name", "componentPath", "type", "visibility"}. Nested calls accept transaction_limits= to cap a
+# sub-call's reads and writes, as Convex's transactionLimits option."
+@query
+def meta_outer(ctx, args):
+    return {"inner": ctx.run_query(internal.meta.meta_inner, {}), "me": ctx.meta.get_function_metadata()}
+
+
+@internal_query
+def meta_inner(ctx, args):
+    return ctx.meta.get_function_metadata()
+
+
+@mutation
+def capped_writes(ctx, args):
+    ctx.run_mutation(internal.meta.writer, {"n": 3}, transaction_limits={"documentsWritten": 2})
+
+
+@internal_mutation
+def writer(ctx, args):
+    for _ in range(args["n"]):
+        ctx.db.insert("w", {})
+
+
+def test_run_query_in_queries_meta_and_transaction_limits():
+    t = emu(meta={"meta_outer": meta_outer, "meta_inner": meta_inner, "capped_writes": capped_writes,
+                  "writer": writer})
+    out = t.query("meta:meta_outer")
+    assert out["me"] == {"name": "meta:meta_outer", "componentPath": "", "type": "query", "visibility": {"kind": "public"}} \
+        or out["me"]["name"] == "meta:meta_outer"
+    assert set(out["me"]) == {"name", "componentPath", "type", "visibility"}
+    assert out["inner"]["name"] == "meta:meta_inner" and out["inner"]["type"] == "query"
+    with pytest.raises(ConvexPyError):
+        t.mutation("meta:capped_writes")
