@@ -2399,3 +2399,52 @@ def test_run_query_in_queries_meta_and_transaction_limits():
     assert out["inner"]["name"] == "meta:meta_inner" and out["inner"]["type"] == "query"
     with pytest.raises(ConvexPyError):
         t.mutation("meta:capped_writes")
+
+
+# The signatures as DESIGN.md writes them, called with their parameter names: "scheduler:
+# run_after(delay_ms, ref, args=None), run_at(ts, ref, args=None), cancel(id)", "store(data: bytes,
+# content_type=None)", "get(id)", "get_url(id)", "delete(id)", "advance_to(ts or datetime)",
+# "finish_all_scheduled_functions(max_iterations=...)", "scheduled_functions(state=None)",
+# "cron_runs(name=None)", "t.fetch(path, *, method="GET", headers=None, body=None)",
+# "Response(body=None, *, status=200, headers=None)", "t.register_component("counter", folder)",
+# "t.set_env(name, value)", "create_function_handle(ref)".
+@mutation
+def by_keyword(ctx, args):
+    a = ctx.scheduler.run_after(delay_ms=10, ref=internal.kw.noop_kw, args={"a": 1})
+    b = ctx.scheduler.run_at(ts=T0 + 20, ref=internal.kw.noop_kw, args=None)
+    ctx.scheduler.cancel(id=b)
+    return [a, b]
+
+
+@internal_mutation
+def noop_kw(ctx, args):
+    pass
+
+
+@action
+def storage_by_keyword(ctx, args):
+    sid = ctx.storage.store(data=b"x", content_type="text/plain")
+    out = [ctx.storage.get(id=sid), ctx.storage.get_url(id=sid) is not None]
+    ctx.storage.delete(id=sid)
+    return out + [ctx.storage.get(id=sid)]
+
+
+def test_design_signatures_by_keyword():
+    import inspect
+
+    from convex_py import create_function_handle
+
+    t = emu(kw={"by_keyword": by_keyword, "noop_kw": noop_kw, "storage_by_keyword": storage_by_keyword})
+    a, b = t.mutation("kw:by_keyword")
+    assert t.action("kw:storage_by_keyword") == [b"x", True, None]
+    t.advance_to(ts=T0 + 5)
+    t.advance(ms=4)
+    assert t.finish_all_scheduled_functions(max_iterations=5) == 1
+    assert [j["_id"] for j in t.scheduled_functions(state="success")] == [a]
+    assert t.cron_runs(name="none") == []
+    assert t.fetch(path="/x", method="GET", headers=None, body=None).status_code == 404
+    assert Response(body="b", status=201, headers={"a": "b"}).status == 201
+    t.set_env(name="K", value="v")
+    assert t.env["K"] == "v"
+    assert list(inspect.signature(ConvexEmulator.register_component).parameters) == ["self", "name", "folder"]
+    assert isinstance(create_function_handle(ref="kw:noop_kw"), str)
