@@ -2448,3 +2448,19 @@ def test_design_signatures_by_keyword():
     assert t.env["K"] == "v"
     assert list(inspect.signature(ConvexEmulator.register_component).parameters) == ["self", "name", "folder"]
     assert isinstance(create_function_handle(ref="kw:noop_kw"), str)
+
+
+# "Calls: query, mutation, action": a function called as another kind is a clear error naming both kinds.
+def test_calling_a_function_as_another_kind():
+    from convex_py.errors import FunctionKindError
+
+    @mutation
+    def m(ctx, args):
+        return 1
+
+    t = emu(k={"m": m})
+    with pytest.raises(FunctionKindError) as caught:
+        t.action("k:m")
+    assert str(caught.value) == "`k:m` is a mutation, not an action: call it as a mutation (e.g. run_mutation / t.mutation)."
+    with pytest.raises(FunctionKindError, match="`k:m` is a mutation, not a query"):
+        t.query("k:m")
