@@ -1617,6 +1617,8 @@ def test_components_and_function_handles(tmp_path):
     assert t.query(components.counter.public.tables) == [3, 0]  # its own "notes" table is empty
     assert t.run(lambda ctx: len(ctx.db.query("notes").collect())) == 1
     assert t.scheduled_functions(component="counter")[0]["name"] == "public:add"
+    with pytest.raises(ConvexPyError):  # the component's folder is not part of the app's modules
+        t.mutation("counter/public:add", {"name": "a", "by": 1})
 
 
 # "Tests may add one by hand: t.register_component("counter", folder)."
@@ -2393,10 +2395,8 @@ def test_run_query_in_queries_meta_and_transaction_limits():
     t = emu(meta={"meta_outer": meta_outer, "meta_inner": meta_inner, "capped_writes": capped_writes,
                   "writer": writer})
     out = t.query("meta:meta_outer")
-    assert out["me"] == {"name": "meta:meta_outer", "componentPath": "", "type": "query", "visibility": {"kind": "public"}} \
-        or out["me"]["name"] == "meta:meta_outer"
-    assert set(out["me"]) == {"name", "componentPath", "type", "visibility"}
-    assert out["inner"]["name"] == "meta:meta_inner" and out["inner"]["type"] == "query"
+    assert out["me"] == {"name": "meta:meta_outer", "componentPath": "", "type": "query", "visibility": "public"}
+    assert out["inner"] == {"name": "meta:meta_inner", "componentPath": "", "type": "query", "visibility": "internal"}
     with pytest.raises(ConvexPyError):
         t.mutation("meta:capped_writes")
 
@@ -2464,3 +2464,35 @@ def test_calling_a_function_as_another_kind():
     assert str(caught.value) == "`k:m` is a mutation, not an action: call it as a mutation (e.g. run_mutation / t.mutation)."
     with pytest.raises(FunctionKindError, match="`k:m` is a mutation, not a query"):
         t.query("k:m")
+
+
+# SEMANTICS: "Internal functions are callable from other functions, the scheduler, crons, and the test
+# harness, never from a client over HTTP." DESIGN: "The dev server serves the same routes on the site
+# port".
+@internal_mutation
+def hidden(ctx, args):
+    return "hidden"
+
+
+@query
+def visible(ctx, args):
+    return "visible"
+
+
+def test_the_dev_server_hides_internal_functions_and_serves_http_actions():
+    import httpx
+
+    from emulator.server import DevServer
+
+    http = http_router()
+    http.route(path="/hi", method="GET", handler=_any_http_action)
+    dev = DevServer(ConvexEmulator(modules={"f": {"hidden": hidden, "visible": visible}, "http": {"http": http}}),
+                    port=0, site_port=0).start()
+    try:
+        ok = httpx.post(f"{dev.url}/api/query", json={"path": "f:visible", "args": {}})
+        assert ok.json()["value"] == "visible"
+        refused = httpx.post(f"{dev.url}/api/mutation", json={"path": "f:hidden", "args": {}})
+        assert refused.status_code >= 400 and "Could not find public function for 'f:hidden'" in refused.text
+        assert httpx.get(f"{dev.site_url}/hi").text == "any"
+    finally:
+        dev.stop()
