@@ -2496,3 +2496,28 @@ def test_the_dev_server_hides_internal_functions_and_serves_http_actions():
         assert httpx.get(f"{dev.site_url}/hi").text == "any"
     finally:
         dev.stop()
+
+
+# Runtime crons, "crons.get(ctx, id=... or name=...)": the @convex-dev/crons form, a dict as second
+# argument (`crons.get(ctx, {"name": "daily"})`), is accepted too, as Convex's component takes it.
+def test_runtime_crons_accept_the_components_dict_form():
+    from convex_py.crons import Crons
+
+    crons = Crons()
+
+    @internal_mutation
+    def tick(ctx, args):
+        pass
+
+    @mutation
+    def flow(ctx, args):
+        job_id = crons.register(ctx, {"kind": "interval", "ms": 1000}, internal.m.tick, {}, "daily")
+        out = [crons.get(ctx, {"name": "daily"})["id"] == job_id, crons.get(ctx, {"id": job_id})["name"]]
+        crons.pause(ctx, {"name": "daily"})
+        out.append(crons.get(ctx, name="daily")["paused"])
+        crons.resume(ctx, {"id": job_id})
+        crons.delete(ctx, {"name": "daily"})
+        return out + [crons.get(ctx, {"name": "daily"})]
+
+    t = emu(m={"tick": tick, "flow": flow})
+    assert t.mutation("m:flow") == [True, "daily", True, None]
