@@ -457,9 +457,10 @@ class Scheduler:
                 self.pending_jobs += 1
                 self._push(job["scheduledTime"], JOB, job_id)
                 raise RunawaySchedulingError(
-                    f"finish_all_scheduled_functions: scheduled functions were still scheduling more after "
-                    f"{self._max_iterations} iterations (next: {job['name']}); a function may be rescheduling "
-                    "itself forever. Pass max_iterations= to allow more, or advance time step by step."
+                    f"finish_all_scheduled_functions: too many iterations: scheduled functions were still "
+                    f"scheduling more after {self._max_iterations} iterations (next: {job['name']}). Check for "
+                    "infinitely recursive scheduled functions, or increase max_iterations (or advance time "
+                    "step by step)."
                 )
         path = job["name"]
         args = job["args"][0]
