@@ -943,9 +943,10 @@ def test_finish_all_scheduled_functions():
     assert t.run(lambda ctx: [d["left"] for d in ctx.db.query("links").collect() if d["left"] >= 0]) == [3, 2, 1, 0]
     assert t.scheduled_functions(state="pending") == []
     t.run(lambda ctx: ctx.scheduler.run_after(0, internal.drain.forever, {}))
-    with pytest.raises(ConvexPyError):
+    # convex-test's words, which its own suite matches: "Check for infinitely recursive scheduled functions"
+    with pytest.raises(ConvexPyError, match="Check for infinitely recursive scheduled functions"):
         t.finish_all_scheduled_functions(max_iterations=10)
-    with pytest.raises(ConvexPyError):
+    with pytest.raises(ConvexPyError, match="too many iterations"):
         t.finish_all_scheduled_functions(max_iterations=20)
 
 
