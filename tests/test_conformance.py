@@ -339,7 +339,8 @@ def test_number_stores_a_float_and_documents_carry_id_and_creation_time():
 def test_schema_with_an_index():
     from convex_py import define_schema, define_table
 
-    schema = define_schema({"orders": define_table({"userId": v.string(), "n": v.int64()}).index("by_user", ["userId"])})
+    schema = define_schema({"orders": define_table({"userId": v.string(), "n": v.int64()})
+                            .index("by_user", ["userId"])})
 
     @mutation
     def seed(ctx, args):
@@ -348,7 +349,8 @@ def test_schema_with_an_index():
 
     @query
     def of(ctx, args):
-        return [d["n"] for d in ctx.db.query("orders").with_index("by_user", lambda q: q.eq("userId", args["u"])).collect()]
+        rows = ctx.db.query("orders").with_index("by_user", lambda q: q.eq("userId", args["u"])).collect()
+        return [d["n"] for d in rows]
 
     t = ConvexEmulator(modules={"m": {"seed": seed, "of": of}}, schema=schema, start_time=START)
     t.mutation("m:seed")
@@ -413,13 +415,15 @@ def test_cron_validation_errors_in_convexs_words():
     crons = cron_jobs()
     cases = [
         (lambda: crons.interval("a", {}, ref), "Must specify one of seconds, minutes, or hours"),
-        (lambda: crons.interval("a", {"seconds": 1, "minutes": 1}, ref), "Must specify one of seconds, minutes, or hours"),
+        (lambda: crons.interval("a", {"seconds": 1, "minutes": 1}, ref),
+         "Must specify one of seconds, minutes, or hours"),
         (lambda: crons.interval("a", {"minutes": 0}, ref), "Interval must be an integer greater than 0"),
         (lambda: crons.interval("a", {"hours": 1.5}, ref), "Interval must be an integer greater than 0"),
         (lambda: crons.daily("a", {"hourUTC": 24}, ref), "Hour of day must be an integer from 0 to 23"),
         (lambda: crons.hourly("a", {"minuteUTC": 60}, ref), "Minute of hour must be an integer from 0 to 59"),
         (lambda: crons.monthly("a", {"day": 32, "hourUTC": 0}, ref), "Day of month must be an integer from 1 to 31"),
-        (lambda: crons.weekly("a", {"dayOfWeek": "Monday", "hourUTC": 0}, ref), 'Day of week must be a string like "monday".'),
+        (lambda: crons.weekly("a", {"dayOfWeek": "Monday", "hourUTC": 0}, ref),
+         'Day of week must be a string like "monday".'),
         (lambda: crons.cron("a", "0 0 30 2 *", ref), 'The cron spec "0 0 30 2 *" will never match any time'),
     ]
     for call, text in cases:
@@ -471,7 +475,8 @@ def test_a_failing_cron_is_recorded_and_goes_on_and_is_no_scheduled_function():
     t = ConvexEmulator(modules={"m": {"bad": bad}, "crons": {"crons": crons}}, start_time=START)
     t.advance(seconds=20)
     runs = t.cron_runs("bad")
-    assert [(r["time"], r["outcome"]) for r in runs] == [(T0, "failed"), (T0 + 10_000, "failed"), (T0 + 20_000, "failed")]
+    assert [(r["time"], r["outcome"]) for r in runs] == [(T0, "failed"), (T0 + 10_000, "failed"),
+                                                         (T0 + 20_000, "failed")]
     assert "nope" in runs[0]["error"]
     assert t.scheduled_functions() == []
 
@@ -661,7 +666,8 @@ def plain_action(ctx, args):
 
 def test_the_ctx_table():
     t = emu(ctxm={"members_query": members_query, "members_mutation": members_mutation, "noop_mutation": noop_mutation,
-                  "count_t": count_t, "insert_t": insert_t, "members_action": members_action, "plain_action": plain_action})
+                  "count_t": count_t, "insert_t": insert_t, "members_action": members_action,
+                  "plain_action": plain_action})
     assert t.query("ctxm:members_query") == {"db": True, "system": True, "auth": True, "scheduler": False,
                                              "run_mutation": False, "run_action": False, "insert": False}
     assert t.mutation("ctxm:members_mutation") == {
@@ -693,7 +699,8 @@ def test_run_at_takes_ms_or_an_aware_datetime():
 def test_the_query_builder_chain():
     from convex_py import define_schema, define_table
 
-    schema = define_schema({"t": define_table({"x": v.int64(), "y": v.int64(), "n": v.int64()}).index("by_x", ["x", "y"])})
+    schema = define_schema({"t": define_table({"x": v.int64(), "y": v.int64(), "n": v.int64()})
+                            .index("by_x", ["x", "y"])})
 
     @mutation
     def seed(ctx, args):
@@ -802,7 +809,8 @@ def test_camel_case_aliases_on_every_ctx_object():
                    "meta": "camel:camel_mutation", "upload": True}
     assert caller.query("camel:camel_query") == {"identity": "u", "runQuery": "q", "withIndex": 1}
     assert caller.action("camel:camel_action") == {
-        "identity": "u", "runQuery": "q", "runMutation": "noop", "runAction": "inner", "runAfter": "_scheduled_functions",
+        "identity": "u", "runQuery": "q", "runMutation": "noop", "runAction": "inner",
+        "runAfter": "_scheduled_functions",
         "runAt": "_scheduled_functions", "getUrl": True, "uploadUrl": True}
 
 
@@ -1005,7 +1013,7 @@ def test_inspection():
     t.advance(seconds=40)
     assert [r["time"] for r in t.cron_runs(name="one")] == [T0, T0 + 30_000]
     assert [r["name"] for r in t.cron_runs()] == ["one", "two", "one", "two"]
-    assert [(e["time"], e["function"], e["outcome"]) for e in t.timeline() if e["function"] != "m:ok" or e["time"] < T0 + 10_000][:3] == [
+    assert [(e["time"], e["function"], e["outcome"]) for e in t.timeline()][:3] == [
         (T0, "m:ok", "success"), (T0, "m:bad", "failed"), (T0 + 1000, "m:ok", "success")]
 
 
@@ -1359,7 +1367,8 @@ def test_file_storage():
     new_id = r.json()["storageId"]
     assert t.query("files:file_meta", {"id": new_id})["row"] == {
         "_id": new_id, "_creationTime": t.query("files:file_meta", {"id": new_id})["row"]["_creationTime"],
-        "sha256": base64.b64encode(hashlib.sha256(b"uploaded").digest()).decode(), "size": 8, "contentType": "image/png"}
+        "sha256": base64.b64encode(hashlib.sha256(b"uploaded").digest()).decode(), "size": 8,
+        "contentType": "image/png"}
 
 
 # "store(...) (actions)", "delete(id) (mutations, actions)", "generate_upload_url() (mutations, actions)":
@@ -1932,7 +1941,7 @@ def test_scheduled_arguments_paths_and_kinds():
     sched_error(t, "run_after", 0, "s:sched_work", [1, 2])
     sched_error(t, "run_after", 0, "s:sched_work", "text")
     assert sched_error(t, "run_after", 0, "s:nope") == "Attempted to schedule function at nonexistent path: s:nope"
-    assert sched_error(t, "run_at", T0, "s:nope", {}).startswith("Attempted to schedule function at nonexistent path: s:nope")
+    assert sched_error(t, "run_at", T0, "s:nope", {}) == "Attempted to schedule function at nonexistent path: s:nope"
     a = t.mutation("s:sched_call", {"method": "run_after", "params": [0, "s:sched_work"]})
     b = t.mutation("s:sched_call", {"method": "run_after", "params": [0, "s:sched_work", None]})
     c = t.mutation("s:sched_call", {"method": "run_after", "params": [0, "s:sched_query", {}]})
@@ -2284,8 +2293,11 @@ def test_index_bounds_in_either_order():
     schema = define_schema({"n": define_table({"x": v.int64()}).index("by_x", ["x"])})
     t = ConvexEmulator(modules={}, schema=schema, start_time=START)
     t.run(lambda ctx: [ctx.db.insert("n", {"x": x}) for x in range(10)])
-    a = t.query(lambda ctx: [d["x"] for d in ctx.db.query("n").with_index("by_x", lambda q: q.gte("x", 3).lt("x", 6)).collect()])
-    b = t.query(lambda ctx: [d["x"] for d in ctx.db.query("n").with_index("by_x", lambda q: q.lt("x", 6).gte("x", 3)).collect()])
+    def xs(bounds):
+        return t.query(lambda ctx: [d["x"] for d in ctx.db.query("n").with_index("by_x", bounds).collect()])
+
+    a = xs(lambda q: q.gte("x", 3).lt("x", 6))
+    b = xs(lambda q: q.lt("x", 6).gte("x", 3))
     assert a == b == [3, 4, 5]
 
 
@@ -2462,7 +2474,8 @@ def test_calling_a_function_as_another_kind():
     t = emu(k={"m": m})
     with pytest.raises(FunctionKindError) as caught:
         t.action("k:m")
-    assert str(caught.value) == "`k:m` is a mutation, not an action: call it as a mutation (e.g. run_mutation / t.mutation)."
+    assert str(caught.value) == ("`k:m` is a mutation, not an action: call it as a mutation "
+                                 "(e.g. run_mutation / t.mutation).")
     with pytest.raises(FunctionKindError, match="`k:m` is a mutation, not a query"):
         t.query("k:m")
 
