@@ -33,6 +33,15 @@ def _backend(ctx: Any, method: str) -> Any:
     return backend
 
 
+def _by(method: str, by: Any, id: Any, name: Any) -> tuple[Any, Any]:
+    """`id=`/`name=`, or the component's own form: a dict `{"id": ...}` or `{"name": ...}` as second argument."""
+    if by is None:
+        return id, name
+    if not isinstance(by, dict) or id is not None or name is not None or not by.keys() <= {"id", "name"}:
+        raise TypeError(f'crons.{method}(ctx, id=... or name=...) (or {{"id": ...}} / {{"name": ...}}), got {by!r}')
+    return by.get("id"), by.get("name")
+
+
 def _ret(ctx: Any, value: Any) -> Any:
     return ctx._wrap_result(value) if hasattr(ctx, "_wrap_result") else value
 
@@ -45,24 +54,32 @@ class Crons:
         """Register a job; returns its id. `name`, if given, must be unique."""
         return _ret(ctx, _backend(ctx, "register").register(schedule, ref, args, name))
 
-    def get(self, ctx: Any, *, id: str | None = None, name: str | None = None) -> Any:
+    def get(self, ctx: Any, by: dict[str, Any] | None = None, /, *, id: str | None = None,
+            name: str | None = None) -> Any:
         """The job with this id or name, or None."""
+        id, name = _by("get", by, id, name)
         return _ret(ctx, _backend(ctx, "get").get(id=id, name=name))
 
     def list(self, ctx: Any) -> Any:
         """Every registered job, oldest first."""
         return _ret(ctx, _backend(ctx, "list").list())
 
-    def pause(self, ctx: Any, *, id: str | None = None, name: str | None = None) -> Any:
+    def pause(self, ctx: Any, by: dict[str, Any] | None = None, /, *, id: str | None = None,
+              name: str | None = None) -> Any:
         """Stop running the job until it is resumed."""
+        id, name = _by("pause", by, id, name)
         return _ret(ctx, _backend(ctx, "pause").set_paused(True, id=id, name=name))
 
-    def resume(self, ctx: Any, *, id: str | None = None, name: str | None = None) -> Any:
+    def resume(self, ctx: Any, by: dict[str, Any] | None = None, /, *, id: str | None = None,
+               name: str | None = None) -> Any:
         """Run a paused job again, from its next time after now."""
+        id, name = _by("resume", by, id, name)
         return _ret(ctx, _backend(ctx, "resume").set_paused(False, id=id, name=name))
 
-    def delete(self, ctx: Any, *, id: str | None = None, name: str | None = None) -> Any:
+    def delete(self, ctx: Any, by: dict[str, Any] | None = None, /, *, id: str | None = None,
+               name: str | None = None) -> Any:
         """Remove the job; it never runs again."""
+        id, name = _by("delete", by, id, name)
         return _ret(ctx, _backend(ctx, "delete").delete(id=id, name=name))
 
 

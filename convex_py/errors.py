@@ -74,6 +74,13 @@ class InvalidReferenceError(ConvexPyError, TypeError):
 class FunctionKindError(ConvexPyError):
     """A function called in a way its kind does not allow (e.g. a query via `mutation`)."""
 
+    @classmethod
+    def called_as(cls, path: str, kind: str, called_as: str) -> "FunctionKindError":
+        """`path` (a `kind`) was called as a `called_as`."""
+        a = {"action": "an action"}
+        return cls(f"`{path}` is {a.get(kind, 'a ' + kind)}, not {a.get(called_as, 'a ' + called_as)}: "
+                   f"call it as {a.get(kind, 'a ' + kind)} (e.g. run_{kind} / t.{kind}).")
+
 
 class ComponentError(ConvexPyError, ValueError):
     """A component defined, installed or reached wrongly (a name used twice, an unknown

@@ -255,9 +255,9 @@ class ConvexEmulator(_Caller):
             raise ValueError(f"advance() cannot move time backwards ({total} ms)")
         self.advance_to(self.clock.now + total)
 
-    def advance_to(self, when: Any) -> None:
-        """Move the clock to `when` (ms or aware datetime), running what falls due on the way."""
-        target = to_ms(when, what="advance_to")
+    def advance_to(self, ts: Any) -> None:
+        """Move the clock to `ts` (ms or aware datetime), running what falls due on the way."""
+        target = to_ms(ts, what="advance_to")
         if target < self.clock.now:
             raise ValueError(f"advance_to() cannot move time backwards (now {self.clock.now}, asked {target})")
         self._scheduler.run_due(target)

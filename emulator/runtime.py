@@ -206,10 +206,7 @@ class Runtime:
     def resolve(self, kind: str, ref: Any) -> tuple[str, ConvexFunction]:
         path, fn = self.app.resolve(ref)
         if fn.kind != kind:
-            raise FunctionKindError(
-                f"`{path}` is a {fn.kind}, not a {kind}: call it as a {fn.kind}"
-                f" (e.g. run_{fn.kind} / t.{fn.kind})."
-            )
+            raise FunctionKindError.called_as(path, fn.kind, kind)
         return path, fn
 
     def check_args(self, path: str, fn: ConvexFunction, args: Any) -> dict[str, Any]:

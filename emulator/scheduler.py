@@ -126,29 +126,29 @@ class SchedulerFacade:
         job_id = scheduler.schedule(self, scheduler.clock.now + delay_ms, ref, args)
         return Ready(job_id) if self._async else job_id
 
-    def run_at(self, timestamp: Any, ref: Any, args: Any = None) -> Any:
-        """Schedule `ref` at `timestamp` (ms since the epoch or an aware datetime); returns the job's Id."""
-        if isinstance(timestamp, datetime):
-            if timestamp.tzinfo is None:
+    def run_at(self, ts: Any, ref: Any, args: Any = None) -> Any:
+        """Schedule `ref` at `ts` (ms since the epoch or an aware datetime); returns the job's Id."""
+        if isinstance(ts, datetime):
+            if ts.tzinfo is None:
                 raise SchedulerError(
                     "The invoke time must be a Date or a timestamp: a naive datetime has no time zone; "
                     "give it one (e.g. tzinfo=timezone.utc)"
                 )
-            when = timestamp.timestamp() * 1000
-        elif isinstance(timestamp, bool) or not isinstance(timestamp, (int, float)) or not math.isfinite(timestamp):
+            when = ts.timestamp() * 1000
+        elif isinstance(ts, bool) or not isinstance(ts, (int, float)) or not math.isfinite(ts):
             raise SchedulerError("The invoke time must be a Date or a timestamp")
         else:
-            when = float(timestamp)
+            when = float(ts)
         if self._tx is not None:
             self._tx.check_open()
         job_id = self._scheduler.schedule(self, when, ref, args)
         return Ready(job_id) if self._async else job_id
 
-    def cancel(self, job_id: Any) -> Any:
+    def cancel(self, id: Any) -> Any:
         """Cancel a pending job (a running action goes on, but what it schedules next is canceled)."""
         if self._tx is not None:
             self._tx.check_open()
-        self._scheduler.cancel(job_id, in_transaction=self._tx is not None)
+        self._scheduler.cancel(id, in_transaction=self._tx is not None)
         return Ready(None) if self._async else None
 
 
@@ -457,9 +457,10 @@ class Scheduler:
                 self.pending_jobs += 1
                 self._push(job["scheduledTime"], JOB, job_id)
                 raise RunawaySchedulingError(
-                    f"finish_all_scheduled_functions: scheduled functions were still scheduling more after "
-                    f"{self._max_iterations} iterations (next: {job['name']}); a function may be rescheduling "
-                    "itself forever. Pass max_iterations= to allow more, or advance time step by step."
+                    f"finish_all_scheduled_functions: too many iterations: scheduled functions were still "
+                    f"scheduling more after {self._max_iterations} iterations (next: {job['name']}). Check for "
+                    "infinitely recursive scheduled functions, or increase max_iterations (or advance time "
+                    "step by step)."
                 )
         path = job["name"]
         args = job["args"][0]

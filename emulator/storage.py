@@ -258,9 +258,9 @@ class StorageReader:
         checked = self._files.check_id(storage_id, method)
         return checked, self._files.read(tx, checked)
 
-    def get_url(self, storage_id: Any) -> Any:
+    def get_url(self, id: Any) -> Any:
         """A URL that serves the file with a GET, or None if there is no such file (any more)."""
-        checked, row = self._row(storage_id, "get_url")
+        checked, row = self._row(id, "get_url")
         return self._ret(None if row is None else self._files.url_of(checked))
 
     def get_metadata(self, storage_id: Any) -> Any:
@@ -291,10 +291,10 @@ class StorageWriter(StorageReader):
             self._tx.check_open()
         return self._ret(self._files.upload_url())
 
-    def delete(self, storage_id: Any) -> Any:
+    def delete(self, id: Any) -> Any:
         """Delete a file: its `_storage` row and its bytes."""
         tx = self._tx
-        checked = self._files.check_id(storage_id, "delete")
+        checked = self._files.check_id(id, "delete")
         if tx is not None:
             tx.check_open()
             self._files.remove_in(tx, checked)
@@ -313,9 +313,9 @@ class StorageActionWriter(StorageWriter):
         """Store bytes as a new file; returns its `Id("_storage")`. `sha256` (base64) checks the bytes."""
         return self._ret(self._files.add(data, content_type, sha256))
 
-    def get(self, storage_id: Any) -> Any:
+    def get(self, id: Any) -> Any:
         """The file's bytes, or None if there is no such file (any more)."""
-        checked = self._files.check_id(storage_id, "get")
+        checked = self._files.check_id(id, "get")
         return self._ret(self._files.bytes_of(checked))
 
 

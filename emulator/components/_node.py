@@ -95,9 +95,7 @@ class ComponentNode:
         else:
             raise InvalidReferenceError(f"{ref!r} is not a reference into a component or a function handle.")
         if kind is not None and fn.kind != kind:
-            raise FunctionKindError(
-                f"`{path}` is a {fn.kind}, not a {kind}: call it as a {fn.kind} (e.g. run_{fn.kind} / t.{fn.kind})."
-            )
+            raise FunctionKindError.called_as(path, fn.kind, kind)
         return node, path, fn
 
     def function_handle(self, ref: Any) -> FunctionHandle:
