@@ -17,7 +17,7 @@ from .query import QueryBuilder, as_number, float_field
 from .search import vector_search
 
 if TYPE_CHECKING:
-    from .runtime import Runtime, Transaction
+    from ._transaction import Runner, Transaction
 
 
 def _ret(is_async: bool, value: Any) -> Any:
@@ -225,7 +225,7 @@ class _TransactionCtx:
     _role = "a query"
     _writes = False  # a query run from a mutation shares its transaction, not its right to write
 
-    def __init__(self, runtime: "Runtime", tx: "Transaction", identity: Any, is_async: bool) -> None:
+    def __init__(self, runtime: "Runner", tx: "Transaction", identity: Any, is_async: bool) -> None:
         self._runtime = runtime
         self._tx = tx
         self._identity = identity
@@ -296,7 +296,7 @@ class ActionCtx:
 
     __slots__ = ("auth", "_runtime", "_identity", "_async", "_scheduler", "_job_id")
 
-    def __init__(self, runtime: "Runtime", identity: Any, is_async: bool, job_id: Any = None) -> None:
+    def __init__(self, runtime: "Runner", identity: Any, is_async: bool, job_id: Any = None) -> None:
         self._runtime = runtime
         self._identity = identity
         self._async = is_async

@@ -20,7 +20,7 @@ from .search import text_search
 from .store import MAX, Index, field_value
 
 if TYPE_CHECKING:
-    from .runtime import Transaction
+    from ._transaction import Transaction
 
 
 # --- Numbers: Python ints against v.number() fields ---------------------------------

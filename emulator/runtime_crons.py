@@ -21,7 +21,7 @@ from .crons import start_run
 from .scheduler import CRON
 
 if TYPE_CHECKING:
-    from .runtime import Transaction
+    from ._transaction import Transaction
     from .scheduler import Scheduler
 
 TABLE = "_crons"

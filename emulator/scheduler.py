@@ -38,7 +38,8 @@ from ._virtual_loop import VirtualTimeLoop
 from ._aliases import with_camel_case_aliases
 
 if TYPE_CHECKING:
-    from .runtime import Runtime, Transaction
+    from ._transaction import Transaction
+    from .runtime import Runtime
 
 JOBS = "_scheduled_functions"
 FIVE_YEARS_MS = 5 * 366 * 24 * 3600 * 1000
