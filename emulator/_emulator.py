@@ -201,11 +201,15 @@ class ConvexEmulator(_Caller):
         return [clone(doc) for doc in docs if state is None or doc["state"]["kind"] == state]
 
     def cron_runs(self, name: str | None = None) -> list[dict[str, Any]]:
-        """Each run of a cron job (optionally only `name`'s): name, time, function, outcome, error."""
+        """Each run of a cron job (optionally only `name`'s): name, time, function, outcome, error.
+
+        Runs that ended in the last 7 days, and the newest 10,000 (see emulator/_execution_log.py)."""
         return [dict(run) for run in self._crons.runs if name is None or run["name"] == name]
 
     def timeline(self) -> list[dict[str, Any]]:
-        """Every execution of a scheduled function or cron: virtual time, function, outcome, error."""
+        """Every execution of a scheduled function or cron: virtual time, function, outcome, error.
+
+        Those that ended in the last 7 days, as finished jobs are kept, and the newest 10,000."""
         return [dict(entry) for entry in self._scheduler.executions]
 
     # --- fault injection --------------------------------------------------------------

@@ -17,6 +17,7 @@ from convex_py._crons import croniter_spec
 from convex_py._values import as_id, clone, copy_value
 from convex_py.errors import ConvexPyError, CronDefinitionError, CronNotFoundError
 
+from ._execution_log import ExecutionLog
 from .crons import start_run
 from .scheduler import CRON
 
@@ -135,7 +136,7 @@ class RuntimeCronRunner:
         self.runtime = scheduler.runtime
         self.store = scheduler.store
         self.jobs: dict[str, _Job] = {}
-        self.runs: list[dict[str, Any]] = []
+        self.runs = ExecutionLog()
 
     def backend(self, tx: "Transaction", writable: bool) -> "RuntimeCronsBackend":
         return RuntimeCronsBackend(self, tx, writable)
