@@ -12,7 +12,7 @@ from convex_py._schema import SchemaDefinition
 
 from .app import App
 from .clock import Clock, to_ms
-from convex_py._values import clone
+from convex_py._values import clone_doc
 from .limits import Limits
 from .runtime import INLINE_PATH, Runtime, make_identity
 from .crons import CronRunner
@@ -198,7 +198,7 @@ class ConvexEmulator(_Caller):
     def scheduled_functions(self, state: str | None = None) -> list[dict[str, Any]]:
         """The `_scheduled_functions` documents (optionally only those in `state`), oldest first."""
         docs = self.store.tables[JOBS].in_creation_order()
-        return [clone(doc) for doc in docs if state is None or doc["state"]["kind"] == state]
+        return [clone_doc(doc) for doc in docs if state is None or doc["state"]["kind"] == state]
 
     def cron_runs(self, name: str | None = None) -> list[dict[str, Any]]:
         """Each run of a cron job (optionally only `name`'s): name, time, function, outcome, error.

@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from convex_py._values import Id, copy_value
+from convex_py._values import copy_value
 
 from . import convex_json
 from .scheduler import CLEANUP, JOBS, RETENTION_MS, TRANSIENT_ACTION_ERROR
@@ -103,7 +103,7 @@ class Persistence:
             return 0
         for table_name, doc_id, body in rows:
             doc = convex_json.decode(json.loads(body))
-            doc["_id"] = Id(doc_id, table_name)
+            doc["_id"] = doc_id  # a plain str, as the store keeps it
             table = store.tables.get(table_name) or store._create_table(table_name, {}, None)
             table.dirty = store.dirty
             _copy, size = copy_value({k: v for k, v in doc.items() if not k.startswith("_")})

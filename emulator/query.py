@@ -12,7 +12,7 @@ import base64
 import json
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from convex_py._values import Id, clone, sort_key
+from convex_py._values import Id, clone_doc, sort_key
 from convex_py.errors import InvalidQueryError, InvalidValueError, NotUniqueError
 
 from ._ready import Ready
@@ -570,7 +570,7 @@ class QueryBuilder:
         if limit is not None and limit <= 0:
             return out
         for _key, doc in self._walk(None, limit):
-            out.append(clone(doc))
+            out.append(clone_doc(doc))
             if limit is not None and len(out) >= limit:
                 break
         return out
@@ -622,7 +622,7 @@ class QueryBuilder:
         if num_items > 0:
             walk = self._walk(start_after, num_items)
             for key, doc in walk:
-                page.append(clone(doc))
+                page.append(clone_doc(doc))
                 last_key = key
                 if len(page) >= num_items:
                     is_done = next(walk, None) is None
@@ -638,7 +638,7 @@ class QueryBuilder:
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         for _key, doc in self._walk():
-            yield clone(doc)
+            yield clone_doc(doc)
 
     def __aiter__(self) -> Any:
         return _AsyncIter(iter(self))

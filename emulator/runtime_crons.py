@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from convex_py._crons import croniter_spec
-from convex_py._values import as_id, clone, copy_value
+from convex_py._values import Id, as_id, clone, copy_value
 from convex_py.errors import ConvexPyError, CronDefinitionError, CronNotFoundError
 
 from ._execution_log import ExecutionLog
@@ -197,7 +197,7 @@ class RuntimeCronsBackend:
     @staticmethod
     def _view(row: dict[str, Any]) -> dict[str, Any]:
         return {
-            "id": row["_id"],
+            "id": str.__new__(Id, row["_id"]),
             "name": row.get("name"),
             "schedule": clone(row["schedule"]),
             "functionName": row["functionName"],

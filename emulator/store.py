@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator
 from sortedcontainers import SortedList
 
 from convex_py._schema import RESERVED_INDEXES, SchemaDefinition, check_table_name
-from convex_py._values import Id, MAX_DOCUMENT_SIZE, MAX_NESTING, UNSET, clone, copy_value, decode_id, make_id, sort_key, table_number
+from convex_py._values import Id, MAX_DOCUMENT_SIZE, MAX_NESTING, UNSET, clone_doc, copy_value, decode_id, make_id, sort_key, table_number
 from convex_py.errors import (
     DocumentNotFoundError,
     IndexNotFoundError,
@@ -506,13 +506,13 @@ class Store:
         body, size = self._checked(table, value, "insert")
         self._sequence += 1
         doc_id = make_id(table.name, self._sequence, table.number)
-        body["_id"] = doc_id
+        body["_id"] = key = str.__str__(doc_id)  # stored as a plain str: see clone_doc
         body["_creationTime"] = self._next_creation_time()
         size += 40
         budget.write(size)
         table.add(body, size)
         assert self.undo is not None
-        self.undo.append(("insert", table, doc_id))
+        self.undo.append(("insert", table, key))
         return doc_id
 
     def insert_system(self, table_name: str, body: dict[str, Any]) -> Id:
@@ -521,11 +521,11 @@ class Store:
         table = self.tables[table_name]
         self._sequence += 1
         doc_id = make_id(table_name, self._sequence, table.number)
-        body["_id"] = doc_id
+        body["_id"] = key = str.__str__(doc_id)
         body["_creationTime"] = self._next_creation_time()
         table.add(body, 100)
         if self.undo is not None:
-            self.undo.append(("insert", table, doc_id))
+            self.undo.append(("insert", table, key))
         return doc_id
 
     def update_system(self, table_name: str, doc_id: str, changes: dict[str, Any]) -> None:
@@ -608,7 +608,7 @@ class Store:
         if doc is None:
             return None
         budget.read(table.sizes[doc_id])
-        return clone(doc)
+        return clone_doc(doc)
 
     def scan(
         self,
