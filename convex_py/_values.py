@@ -118,14 +118,19 @@ def make_id(table: str, sequence: int, number: int | None = None) -> Id:
     32 hex characters: the table's number, the scrambled sequence (so ids do not
     look sequential, as Convex's do not) and a check word.
     """
+    return str.__new__(Id, id_text(table, sequence, number))
+
+
+def id_text(table: str, sequence: int, number: int | None = None) -> str:
+    """`make_id`'s id as a plain `str` (what the store keeps)."""
     if number is None:
         number = table_number(table)
     scrambled = (sequence * _SCRAMBLE) & _MASK64
-    check = _check_word(number, scrambled)
-    self = str.__new__(Id, ((number << 96) | (scrambled << 32) | check).to_bytes(16, "big").hex())
+    # The check word of _check_word, inline: this runs at every insert.
+    text = "%032x" % ((number << 96) | (scrambled << 32) | (((scrambled ^ (scrambled >> 32) ^ number) * 0x9E3779B1) & _MASK32))
     if _table_names_by_number.get(number) != table:
-        Id(self, table)  # the number names another table: remember this id's own
-    return self
+        _other_tables[text] = table  # the number names another table: remember this id's own
+    return text
 
 
 def decode_id(value: str) -> tuple[int, int] | None:

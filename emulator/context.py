@@ -217,9 +217,9 @@ class SystemReader:
 
 
 class _TransactionCtx:
-    """What the ctx of a query and of a mutation share: one transaction, made-on-use members."""
+    """What the ctx of a query and of a mutation share: one transaction, `db`, made-on-use members."""
 
-    __slots__ = ("db", "auth", "_runtime", "_tx", "_identity", "_async")
+    __slots__ = ("db", "auth", "_runtime", "_tx", "_identity", "_async", "_scheduler")
 
     _db_class: Any = DatabaseReader
     _role = "a query"
@@ -230,6 +230,8 @@ class _TransactionCtx:
         self._tx = tx
         self._identity = identity
         self._async = is_async
+        self.db = self._db_class(tx, is_async)  # built here: nearly every function uses it
+        self._scheduler: Any = None
 
     @property
     def _runtime_crons(self) -> Any:
@@ -245,10 +247,7 @@ class _TransactionCtx:
         return _direct_result(self._async, fn, fn.handler(ctx, args))
 
     def __getattr__(self, name: str) -> Any:
-        # Members are made on first use (many functions touch only `db`), then kept in their slot.
-        if name == "db":
-            self.db = db = self._db_class(self._tx, self._async)
-            return db
+        # Other members are made on first use, then kept in their slot.
         if name == "auth":
             self.auth = auth = Auth(self._identity, self._async)
             return auth
@@ -269,16 +268,23 @@ class QueryCtx(_TransactionCtx):
 class MutationCtx(_TransactionCtx):
     """The ctx of a mutation: reads, writes and scheduling (`scheduler`), all in one transaction."""
 
-    __slots__ = ("scheduler",)
+    __slots__ = ()
 
     _db_class = DatabaseWriter
     _role = "a mutation"
     _writes = True
 
+    @property
+    def scheduler(self) -> Any:
+        """Schedule functions; its jobs commit or vanish with this mutation."""
+        scheduler = self._scheduler
+        if scheduler is None:
+            scheduler = self._scheduler = self._runtime.scheduler_for(self._tx, None, self._async)
+        return scheduler
+
     def _member(self, name: str) -> Any:
-        if name == "scheduler":  # its jobs commit or vanish with this mutation
-            self.scheduler = scheduler = self._runtime.scheduler_for(self._tx, None, self._async)
-            return scheduler
+        if name == "scheduler":  # only when `scheduler` failed (a runtime without one): its error
+            return self._runtime.scheduler_for(self._tx, None, self._async)
         return super()._member(name)
 
     def run_query(self, ref: Any, args: Any = None) -> Any:

@@ -11,12 +11,13 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, bisect_right
 from itertools import islice
+from operator import itemgetter
 from typing import Any, Callable, Iterator
 
 from sortedcontainers import SortedList
 
 from convex_py._schema import RESERVED_INDEXES, SchemaDefinition, check_table_name
-from convex_py._values import Id, MAX_DOCUMENT_SIZE, MAX_NESTING, UNSET, clone_doc, copy_value, decode_id, make_id, sort_key, table_number
+from convex_py._values import Id, MAX_DOCUMENT_SIZE, MAX_NESTING, UNSET, clone_doc, copy_value, decode_id, id_text, sort_key, table_number
 from convex_py.errors import (
     DocumentNotFoundError,
     IndexNotFoundError,
@@ -155,7 +156,8 @@ class Index:
         self.keys: Any = CreationOrderKeys(docs) if docs is not None else SortedKeys()
         self.live = live  # False: not maintained until first used (see Table.use_index)
         if fields == ("_creationTime",):
-            self.key_of: Callable[[dict[str, Any]], tuple[Any, ...]] = lambda d: (d["_creationTime"], d["_id"])
+            # (d["_creationTime"], d["_id"]), built in C: this runs at every insert.
+            self.key_of: Callable[[dict[str, Any]], tuple[Any, ...]] = itemgetter("_creationTime", "_id")
         elif fields == ("_id",):
             self.key_of = lambda d: (d["_id"],)
         elif len(fields) == 1 and "." not in fields[0]:
@@ -505,28 +507,26 @@ class Store:
     def insert(self, table: Table, value: Any, budget: Budget) -> Id:
         body, size = self._checked(table, value, "insert")
         self._sequence += 1
-        doc_id = make_id(table.name, self._sequence, table.number)
-        body["_id"] = key = str.__str__(doc_id)  # stored as a plain str: see clone_doc
+        body["_id"] = key = id_text(table.name, self._sequence, table.number)  # a plain str: see clone_doc
         body["_creationTime"] = self._next_creation_time()
         size += 40
         budget.write(size)
         table.add(body, size)
         assert self.undo is not None
         self.undo.append(("insert", table, key))
-        return doc_id
+        return str.__new__(Id, key)
 
     def insert_system(self, table_name: str, body: dict[str, Any]) -> Id:
         """Insert into a system table (no schema, no budget): job and cron rows, in the
         transaction under way if there is one."""
         table = self.tables[table_name]
         self._sequence += 1
-        doc_id = make_id(table_name, self._sequence, table.number)
-        body["_id"] = key = str.__str__(doc_id)
+        body["_id"] = key = id_text(table_name, self._sequence, table.number)
         body["_creationTime"] = self._next_creation_time()
         table.add(body, 100)
         if self.undo is not None:
             self.undo.append(("insert", table, key))
-        return doc_id
+        return str.__new__(Id, key)
 
     def update_system(self, table_name: str, doc_id: str, changes: dict[str, Any]) -> None:
         table = self.tables[table_name]
