@@ -3,6 +3,7 @@
 #
 # Usage: bench/run_convex_test.sh [N]        (N defaults to 1000)
 #   CONVEX_TEST_DIR  cache/work dir (default /tmp/convex-test-anchor)
+#   CONVEX_TEST_ANCHOR  the anchor folder (default ../shared/anchors/convex-test beside the checkout)
 #
 # stdout: only the line "BENCH N=<N> {json of phase -> ms}"
 # stderr: npm / vitest output
@@ -16,7 +17,7 @@ fi
 
 script_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo_root="$(dirname "$script_dir")"
-anchor="$repo_root/../shared/anchors/convex-test"
+anchor="${CONVEX_TEST_ANCHOR:-$repo_root/../shared/anchors/convex-test}"
 if [[ ! -f "$anchor/package.json" ]]; then
   echo "anchor not found: $anchor" >&2
   exit 1

@@ -5,12 +5,9 @@ their checks, with Convex's limits and error texts (crates/common/src/schemas in
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .errors import SchemaDefinitionError
-
-if TYPE_CHECKING:
-    from ._schema import TableDefinition
 
 __all__ = [
     "MAX_FILTER_FIELDS",
@@ -22,6 +19,17 @@ __all__ = [
     "define_search_index",
     "define_vector_index",
 ]
+
+
+class TableLike(Protocol):
+    """What these checks read of a table definition (`convex_py._schema.TableDefinition`, which imports this module)."""
+
+    validator: Any
+    indexes: dict[str, Any]
+    staged_indexes: dict[str, Any]
+    search_indexes: dict[str, Any]
+    vector_indexes: dict[str, Any]
+
 
 # Convex: MAX_TEXT_INDEX_FILTER_FIELDS_SIZE / MAX_VECTOR_INDEX_FILTER_FIELDS_SIZE (bootstrap_model/index/mod.rs).
 MAX_FILTER_FIELDS = 16
@@ -127,12 +135,12 @@ def _staged(name: str, config: dict[str, Any]) -> bool:
     return staged
 
 
-def _taken(table: "TableDefinition", name: str) -> None:
+def _taken(table: TableLike, name: str) -> None:
     if name in table.indexes or name in table.search_indexes or name in table.vector_indexes:
         raise SchemaDefinitionError(f"Duplicate index name {name!r}.")
 
 
-def define_search_index(table: "TableDefinition", name: Any, config: Any) -> SearchIndexDefinition:
+def define_search_index(table: TableLike, name: Any, config: Any) -> SearchIndexDefinition:
     """Check one `.search_index(name, {"searchField", "filterFields", "staged"})` and record it."""
     name = _check_name(name, "search_index")
     config = _config(name, config, "search_index", ("searchField", "filterFields", "staged"), "searchField")
@@ -145,7 +153,7 @@ def define_search_index(table: "TableDefinition", name: Any, config: Any) -> Sea
     return definition
 
 
-def define_vector_index(table: "TableDefinition", name: Any, config: Any) -> VectorIndexDefinition:
+def define_vector_index(table: TableLike, name: Any, config: Any) -> VectorIndexDefinition:
     """Check one `.vector_index(name, {"vectorField", "dimensions", "filterFields", "staged"})` and record it."""
     name = _check_name(name, "vector_index")
     config = _config(name, config, "vector_index", ("vectorField", "dimensions", "filterFields", "staged"),
@@ -241,7 +249,7 @@ def _may_be_float_array(validator: Any, field: str) -> bool:
     return False
 
 
-def check_table_indexes(table_name: str, table: "TableDefinition", schema_validation: bool) -> None:
+def check_table_indexes(table_name: str, table: TableLike, schema_validation: bool) -> None:
     """Convex's push-time checks on a table's search and vector indexes (names, uniqueness, fields)."""
     names = [*table.indexes, *table.staged_indexes, *table.search_indexes, *table.vector_indexes]
     seen: set[str] = set()

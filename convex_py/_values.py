@@ -99,20 +99,45 @@ def table_number(table: str) -> int:
 
 
 class Id(str):
-    """A document id: a `str` that knows its table (`Id.table`)."""
+    """A document id: a `str` that knows its table (`Id.table`).
 
-    table: str
+    No per-instance dict: the table is read from the number the id encodes, through
+    the names `table_number` has seen (an id costs what its string costs, plus a header).
+    """
 
-    def __new__(cls, value: str, table: str) -> "Id":
+    __slots__ = ()
+
+    def __new__(cls, value: str, table: str | None = None) -> "Id":
         self = str.__new__(cls, value)
-        self.table = table
+        if table is not None and _encoded_table(self) != table:
+            _other_tables[str.__str__(self)] = table  # not an id of ours, or two names with one number
         return self
+
+    @property
+    def table(self) -> str:
+        """The name of the table this id belongs to."""
+        if _other_tables:
+            other = _other_tables.get(self)
+            if other is not None:
+                return other
+        return _encoded_table(self)  # type: ignore[return-value]
 
     def __repr__(self) -> str:
         return f"Id({str.__repr__(self)}, table={self.table!r})"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (Id, (str(self), self.table))
+        return (Id, (str.__str__(self), self.table))
+
+
+_other_tables: dict[str, str] = {}
+"""Ids whose table is not the one their number names (made with `Id(value, table)` by hand)."""
+
+
+def _encoded_table(value: str) -> str | None:
+    try:
+        return _table_names_by_number.get(int(value[:8], 16))
+    except ValueError:
+        return None
 
 
 _SCRAMBLE = 0x9E3779B97F4A7C15  # odd, so multiplication mod 2**64 is a bijection
@@ -132,13 +157,19 @@ def make_id(table: str, sequence: int, number: int | None = None) -> Id:
     32 hex characters: the table's number, the scrambled sequence (so ids do not
     look sequential, as Convex's do not) and a check word.
     """
+    return str.__new__(Id, id_text(table, sequence, number))
+
+
+def id_text(table: str, sequence: int, number: int | None = None) -> str:
+    """`make_id`'s id as a plain `str` (what the store keeps)."""
     if number is None:
         number = table_number(table)
     scrambled = (sequence * _SCRAMBLE) & _MASK64
-    check = _check_word(number, scrambled)
-    self = str.__new__(Id, ((number << 96) | (scrambled << 32) | check).to_bytes(16, "big").hex())
-    self.table = table
-    return self
+    # The check word of _check_word, inline: this runs at every insert.
+    text = "%032x" % ((number << 96) | (scrambled << 32) | (((scrambled ^ (scrambled >> 32) ^ number) * 0x9E3779B1) & _MASK32))
+    if _table_names_by_number.get(number) != table:
+        _other_tables[text] = table  # the number names another table: remember this id's own
+    return text
 
 
 def decode_id(value: str) -> tuple[int, int] | None:
@@ -361,6 +392,17 @@ def clone(value: Any) -> Any:
 
 
 _CONTAINERS = (dict, list)
+
+
+def clone_doc(doc: dict[str, Any]) -> dict[str, Any]:
+    """A stored document as a caller gets it: a deep copy whose `_id` is an `Id`.
+
+    The store keeps `_id` as a plain `str`, so a document of plain values is not
+    tracked by the garbage collector: full collections do not grow with the store.
+    """
+    out = {k: (clone(v) if type(v) in _CONTAINERS else v) for k, v in doc.items()}
+    out["_id"] = str.__new__(Id, out["_id"])
+    return out
 
 
 # --- Ordering across types ---------------------------------------------------

@@ -16,9 +16,10 @@ from convex_py._schema import SchemaDefinition
 from .app import App, find_convex_dir
 from .components import Components, app_definition
 from .clock import Clock, to_ms
-from convex_py._values import clone
+from convex_py._values import clone_doc
 from .limits import Limits
 from .runtime import INLINE_PATH, Runtime, make_identity
+from ._tokens import TokenError, identity_from_header
 from .crons import CronRunner
 from .env_vars import built_ins, check_variable, checked
 from .runtime_crons import RuntimeCronRunner
@@ -120,13 +121,9 @@ class _Caller:
 def _identity_from_header(header: str | None) -> dict[str, Any] | None:
     """The identity in an `Authorization: Bearer <JWT>` header, decoded as the dev server does; an
     HTTP action still runs, without identity, when the header is missing or not a Convex token."""
-    if not header:
-        return None
-    from .server import identity_from_token
-
     try:
-        return identity_from_token(header)
-    except Exception:
+        return identity_from_header(header)
+    except TokenError:
         return None
 
 
@@ -333,7 +330,7 @@ class ConvexEmulator(_Caller):
         with `component="name"`, that component's own (`"parent/child"` for a nested one)."""
         store = self.store if not component else self._component_tree().node(component).store
         docs = store.tables[JOBS].in_creation_order()
-        return [clone(doc) for doc in docs if state is None or doc["state"]["kind"] == state]
+        return [clone_doc(doc) for doc in docs if state is None or doc["state"]["kind"] == state]
 
     def cron_runs(self, name: str | None = None, *, component: str | None = None) -> list[dict[str, Any]]:
         """Each run of a cron job (optionally only `name`'s): name, time, function, outcome, error;
@@ -342,7 +339,9 @@ class ConvexEmulator(_Caller):
         return [dict(run) for run in runs if name is None or run["name"] == name]
 
     def timeline(self) -> list[dict[str, Any]]:
-        """Every execution of a scheduled function, cron or HTTP action: virtual time, function, outcome, error."""
+        """Every execution of a scheduled function, cron or HTTP action: virtual time, function, outcome, error.
+
+        Those that ended in the last 7 days, as finished jobs are kept, and the newest 10,000."""
         return [dict(entry) for entry in self._scheduler.executions]
 
     # --- fault injection --------------------------------------------------------------

@@ -160,6 +160,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     emulator = _load(args.app, args.start, args.env_file)
     entries: list[dict[str, Any]] = []
     start = emulator.now
+    executed: list[dict[str, Any]] = []
+    emulator._scheduler.executions.archive = executed  # all of them: the timeline trims
     with wall_clock_follows(emulator):
         try:
             caller = _caller(emulator, args.identity)
@@ -176,7 +178,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             _advance_with_progress(emulator, duration, sys.stderr.isatty() and not args.json)
         finally:
             emulator.close()
-    entries.extend(emulator.timeline())
+    entries.extend(dict(entry) for entry in executed)
     entries.sort(key=lambda entry: entry["time"])  # stable: calls first at the start time
     end = emulator.now
     if args.json:

@@ -20,7 +20,7 @@ from .search import vector_search
 from .table_scope import TableReader, TableWriter, Vars
 
 if TYPE_CHECKING:
-    from .runtime import Runtime, Transaction
+    from ._transaction import Runner, Transaction
 
 
 def _ret(is_async: bool, value: Any) -> Any:
@@ -242,19 +242,21 @@ class SystemReader:
 
 @with_camel_case_aliases
 class _TransactionCtx:
-    """What the ctx of a query and of a mutation share: one transaction, made-on-use members."""
+    """What the ctx of a query and of a mutation share: one transaction, `db`, made-on-use members."""
 
-    __slots__ = ("db", "auth", "meta", "storage", "_runtime", "_tx", "_identity", "_async")
+    __slots__ = ("db", "auth", "meta", "storage", "_runtime", "_tx", "_identity", "_async", "_scheduler")
 
     _db_class: Any = DatabaseReader
     _role = "a query"
     _writes = False  # a query run from a mutation shares its transaction, not its right to write
 
-    def __init__(self, runtime: "Runtime", tx: "Transaction", identity: Any, is_async: bool) -> None:
+    def __init__(self, runtime: "Runner", tx: "Transaction", identity: Any, is_async: bool) -> None:
         self._runtime = runtime
         self._tx = tx
         self._identity = identity
         self._async = is_async
+        self.db = self._db_class(tx, is_async)  # built here: nearly every function uses it
+        self._scheduler: Any = None
 
     @property
     def _runtime_crons(self) -> Any:
@@ -270,10 +272,7 @@ class _TransactionCtx:
         return _direct_result(self._async, fn, fn.handler(ctx, args))
 
     def __getattr__(self, name: str) -> Any:
-        # Members are made on first use (many functions touch only `db`), then kept in their slot.
-        if name == "db":
-            self.db = db = self._db_class(self._tx, self._async)
-            return db
+        # Other members are made on first use, then kept in their slot.
         if name == "auth":
             self.auth = auth = Auth(self._identity, self._async)
             return auth
@@ -312,16 +311,23 @@ class QueryCtx(_TransactionCtx):
 class MutationCtx(_TransactionCtx):
     """The ctx of a mutation: reads, writes and scheduling (`scheduler`), all in one transaction."""
 
-    __slots__ = ("scheduler",)
+    __slots__ = ()
 
     _db_class = DatabaseWriter
     _role = "a mutation"
     _writes = True
 
+    @property
+    def scheduler(self) -> Any:
+        """Schedule functions; its jobs commit or vanish with this mutation."""
+        scheduler = self._scheduler
+        if scheduler is None:
+            scheduler = self._scheduler = self._runtime.scheduler_for(self._tx, None, self._async)
+        return scheduler
+
     def _member(self, name: str) -> Any:
-        if name == "scheduler":  # its jobs commit or vanish with this mutation
-            self.scheduler = scheduler = self._runtime.scheduler_for(self._tx, None, self._async)
-            return scheduler
+        if name == "scheduler":  # only when `scheduler` failed (a runtime without one): its error
+            return self._runtime.scheduler_for(self._tx, None, self._async)
         return super()._member(name)
 
     def run_mutation(self, ref: Any, args: Any = None, options: Any = None, *, transaction_limits: Any = None) -> Any:
@@ -342,7 +348,7 @@ class ActionCtx:
     __slots__ = ("auth", "_runtime", "_identity", "_async", "_scheduler", "_job_id", "_function", "_limits",
                  "_request", "_meta", "_storage")
 
-    def __init__(self, runtime: "Runtime", identity: Any, is_async: bool, job_id: Any = None) -> None:
+    def __init__(self, runtime: "Runner", identity: Any, is_async: bool, job_id: Any = None) -> None:
         self._runtime = runtime
         self._identity = identity
         self._async = is_async

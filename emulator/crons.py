@@ -15,6 +15,7 @@ from convex_py._crons import CronJob, CronJobs
 from convex_py.errors import AppLoadError, ConvexPyError
 
 from ._cron_times import CronTimes
+from ._execution_log import ExecutionLog
 from .scheduler import CRON, error_text
 
 if TYPE_CHECKING:
@@ -86,7 +87,7 @@ def run_cron(scheduler: "Scheduler", path: str, fn: Any, args: Any, done: Any, r
         scheduler.start_action(path, fn, args, None, done, runtime)
 
 
-def start_run(scheduler: "Scheduler", runs: list[dict[str, Any]], state: Any, name: str, path: str, fn: Any,
+def start_run(scheduler: "Scheduler", runs: ExecutionLog, state: Any, name: str, path: str, fn: Any,
               args: Any, when: float, runtime: Any = None) -> None:
     """One due time of a cron job (static or runtime): skipped while `state.running`, else run and logged.
 
@@ -130,7 +131,7 @@ class CronRunner:
         # The runtime whose crons these are: the app's, or a component's (its crons.py runs in it).
         self.runtime = scheduler.runtime if runtime is None else runtime
         self.jobs: dict[str, _ScheduledCron] = {}
-        self.runs: list[dict[str, Any]] = []
+        self.runs = ExecutionLog()  # trimmed with the retention: see emulator/_execution_log.py
 
     def deploy(self, crons: Any) -> None:
         """Register an app's cron jobs at the current time (Convex's deploy)."""

@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from convex_py._values import clone
+from convex_py._values import clone_doc
 from convex_py.errors import InvalidQueryError, LimitExceededError
 
-if TYPE_CHECKING:
-    from .query import QueryBuilder
 
 
 END_CURSOR = "_end"
@@ -124,7 +122,7 @@ def _cursor(options: dict[str, Any], name: str, index_name: str) -> Any:
 # --- The page ------------------------------------------------------------------------------------
 
 
-def paginate(query: "QueryBuilder", options: Any) -> dict[str, Any]:
+def paginate(query: Any, options: Any) -> dict[str, Any]:
     """One page of `query` (see the module docstring for Convex's rules)."""
     if type(options) is not dict or "numItems" not in options:
         raise InvalidQueryError(
@@ -190,7 +188,7 @@ def paginate(query: "QueryBuilder", options: Any) -> dict[str, Any]:
                         break
                 if not ok:
                     continue
-            page.append(clone(doc))
+            page.append(clone_doc(doc))
         if status is None and not exhausted and not has_end and next(items, None) is None:
             exhausted = True  # the page ended with the range: it is the last one
 

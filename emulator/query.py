@@ -11,7 +11,7 @@ from __future__ import annotations
 from itertools import takewhile
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from convex_py._values import Id, clone, sort_key
+from convex_py._values import Id, clone_doc, sort_key
 from convex_py.errors import InvalidQueryError, InvalidValueError, NotUniqueError
 
 from ._ready import Ready
@@ -20,7 +20,7 @@ from .search import text_search
 from .store import MAX, Index, field_value
 
 if TYPE_CHECKING:
-    from .runtime import Transaction
+    from ._transaction import Transaction
 
 
 # --- Numbers: Python ints against v.number() fields ---------------------------------
@@ -548,7 +548,7 @@ class QueryBuilder:
         if limit is not None and limit <= 0:
             return out
         for _key, doc in self._walk(None, limit):
-            out.append(clone(doc))
+            out.append(clone_doc(doc))
             if limit is not None and len(out) >= limit:
                 break
         return out
@@ -597,7 +597,7 @@ class QueryBuilder:
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         for _key, doc in self._walk():
-            yield clone(doc)
+            yield clone_doc(doc)
 
     def __aiter__(self) -> Any:
         return _AsyncIter(iter(self))

@@ -13,7 +13,6 @@ import asyncio
 import contextvars
 import inspect
 import threading
-import time
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any, Callable, Coroutine
 
@@ -34,67 +33,19 @@ from convex_py.errors import (
 )
 
 from ._driver import drive
+from ._transaction import Transaction, check_deadline, deadline_after
 from .app import App
 from .context import ActionCtx, MutationCtx, QueryCtx
 from .limits import Limits
 from .meta import RequestInfo
 from .nested_limits import budgets, capped
-from .store import Budget, Store
+from .store import Store
 
 if TYPE_CHECKING:
     from .clock import Clock
 
 
 INLINE_PATH = "<inline>"  # inline test helpers (t.run(lambda ctx: ...)): results are not serialized
-
-
-# The real monotonic clock, held where freezegun's module scan cannot swap it: the only
-# use of real time in the emulator is the optional limit on how long user code runs.
-_REAL_CLOCK = (time.monotonic,)
-
-
-def deadline_after(seconds: float | None) -> float | None:
-    return None if seconds is None else _REAL_CLOCK[0]() + seconds
-
-
-def check_deadline(deadline: float | None, seconds: float | None) -> None:
-    if deadline is not None and _REAL_CLOCK[0]() > deadline:
-        raise LimitExceededError(f"Function execution timed out (maximum duration: {seconds:g}s)")
-
-
-class Transaction(Budget):
-    """One top-level query or mutation: its budget (it is one), and whether it is still running."""
-
-    __slots__ = ("store", "writable", "open", "runtime", "deadline", "paginated", "function", "request")
-
-    def __init__(self, runtime: "Runtime", writable: bool) -> None:
-        limits = runtime.limits
-        Budget.__init__(self, limits)
-        self.runtime = runtime
-        self.store = runtime.store
-        self.writable = writable
-        self.open = True
-        self.deadline = deadline_after(limits.query_mutation_timeout)
-        self.paginated = False  # this function execution ran its one `.paginate()`
-        self.function: Any = None  # (path, fn) of the function running in it (nested calls: the innermost)
-        self.request: RequestInfo | None = None  # made on first use (ctx.meta.get_request_metadata)
-
-    def request_info(self) -> RequestInfo:
-        request = self.request
-        if request is None:
-            request = self.request = self.runtime.new_request()
-        return request
-
-    def check_open(self) -> None:
-        if self.deadline is not None:
-            check_deadline(self.deadline, self.runtime.limits.query_mutation_timeout)
-        if not self.open:
-            from convex_py.errors import ConvexPyError
-
-            raise ConvexPyError(
-                "This ctx belongs to a function that has already returned; ctx objects cannot be used after "
-                "their function finishes."
-            )
 
 
 def _awaited_a_value(exc: TypeError) -> bool:

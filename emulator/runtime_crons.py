@@ -14,14 +14,15 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from convex_py._crons import croniter_spec
-from convex_py._values import as_id, clone, copy_value
+from convex_py._values import Id, as_id, clone, copy_value
 from convex_py.errors import ConvexPyError, CronDefinitionError, CronNotFoundError
 
+from ._execution_log import ExecutionLog
 from .crons import start_run
 from .scheduler import CRON
 
 if TYPE_CHECKING:
-    from .runtime import Transaction
+    from ._transaction import Transaction
     from .scheduler import Scheduler
 
 TABLE = "_crons"
@@ -136,7 +137,7 @@ class RuntimeCronRunner:
         self.runtime = scheduler.runtime if runtime is None else runtime
         self.store = self.runtime.store
         self.jobs: dict[str, _Job] = {}
-        self.runs: list[dict[str, Any]] = []
+        self.runs = ExecutionLog()
 
     def backend(self, tx: "Transaction", writable: bool) -> "RuntimeCronsBackend":
         return RuntimeCronsBackend(self, tx, writable)
@@ -202,7 +203,7 @@ class RuntimeCronsBackend:
     @staticmethod
     def _view(row: dict[str, Any]) -> dict[str, Any]:
         return {
-            "id": row["_id"],
+            "id": str.__new__(Id, row["_id"]),
             "name": row.get("name"),
             "schedule": clone(row["schedule"]),
             "functionName": row["functionName"],

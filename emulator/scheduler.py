@@ -36,13 +36,14 @@ from convex_py.errors import (
 from ._ready import Ready
 from ._virtual_loop import VirtualTimeLoop
 from ._aliases import with_camel_case_aliases
+from ._execution_log import RETENTION_MS, ExecutionLog
 
 if TYPE_CHECKING:
-    from .runtime import Runtime, Transaction
+    from ._transaction import Transaction
+    from .runtime import Runtime
 
 JOBS = "_scheduled_functions"
 FIVE_YEARS_MS = 5 * 366 * 24 * 3600 * 1000
-RETENTION_MS = 7 * 24 * 3600 * 1000
 MAX_RUNS_AT_ONE_TIME = 100_000  # past this, run_after(0) chains are taken for a runaway loop
 TRANSIENT_ACTION_ERROR = "Transient error while executing action"
 
@@ -163,7 +164,7 @@ class Scheduler:
         self.heap: list[tuple[float, int, int, Any]] = []
         self._order = itertools.count()
         self.pending_jobs = 0  # committed jobs still pending (their heap entries are live)
-        self.executions: list[dict[str, Any]] = []
+        self.executions = ExecutionLog()  # what timeline() shows: see emulator/_execution_log.py
         self._running_generation: int | None = None
         self._generations: dict[str, int] | None = None
         self.interrupts_pending = 0

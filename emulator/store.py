@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, bisect_right
 from itertools import islice
+from operator import itemgetter
 from typing import Any, Callable, Iterator
 
 from sortedcontainers import SortedList
@@ -23,9 +24,10 @@ from convex_py._values import (
     MAX_DOCUMENT_SIZE,
     MAX_NESTING,
     UNSET,
-    clone, copy_value,
+    clone_doc,
+    copy_value,
     decode_id,
-    make_id,
+    id_text,
     sort_key,
     table_number,
 )
@@ -170,7 +172,8 @@ class Index:
         self.keys: Any = CreationOrderKeys(docs) if docs is not None else SortedKeys()
         self.live = live  # False: not maintained until first used (see Table.use_index)
         if fields == ("_creationTime",):
-            self.key_of: Callable[[dict[str, Any]], tuple[Any, ...]] = lambda d: (d["_creationTime"], d["_id"])
+            # (d["_creationTime"], d["_id"]), built in C: this runs at every insert.
+            self.key_of: Callable[[dict[str, Any]], tuple[Any, ...]] = itemgetter("_creationTime", "_id")
         elif fields == ("_id",):
             self.key_of = lambda d: (d["_id"],)
         elif len(fields) == 1 and "." not in fields[0]:
@@ -580,30 +583,28 @@ class Store:
     def insert(self, table: Table, value: Any, budget: Budget) -> Id:
         body, size = self._checked(table, value, "insert")
         self._sequence += 1
-        doc_id = make_id(table.name, self._sequence, table.number)
-        body["_id"] = doc_id
+        body["_id"] = key = id_text(table.name, self._sequence, table.number)  # a plain str: see clone_doc
         body["_creationTime"] = self._next_creation_time()
         size += SYSTEM_FIELDS_SIZE
         budget.write(size)
         table.add(body, size)
         assert self.undo is not None
-        self.undo.append(("insert", table, doc_id))
-        return doc_id
+        self.undo.append(("insert", table, key))
+        return str.__new__(Id, key)
 
     def insert_system(self, table_name: str, body: dict[str, Any]) -> Id:
         """Insert into a system table (no schema, no budget): job and cron rows, in the
         transaction under way if there is one."""
         table = self.tables[table_name]
         self._sequence += 1
-        doc_id = make_id(table_name, self._sequence, table.number)
-        body["_id"] = doc_id
+        body["_id"] = key = id_text(table_name, self._sequence, table.number)
         body["_creationTime"] = self._next_creation_time()
         table.add(body, 100)
         if self.undo is not None:
-            self.undo.append(("insert", table, doc_id))
+            self.undo.append(("insert", table, key))
         elif self.write_observer is not None:
             self.write_observer([(table, None, body)])
-        return doc_id
+        return str.__new__(Id, key)
 
     def update_system(self, table_name: str, doc_id: str, changes: dict[str, Any]) -> None:
         table = self.tables[table_name]
@@ -691,7 +692,7 @@ class Store:
         if doc is None:
             return None
         budget.read(table.sizes[doc_id])
-        return clone(doc)
+        return clone_doc(doc)
 
     def scan(
         self,

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 from convex_py.errors import WallClockError
 
 if TYPE_CHECKING:
-    from ._emulator import ConvexEmulator
     from .clock import Clock
 
 __all__ = ["BACKENDS", "DEFAULT_BACKEND", "WallClock", "WallClockError", "backend_name", "wall_clock_follows"]
@@ -132,8 +131,9 @@ class WallClock:
 
 
 @contextmanager
-def wall_clock_follows(emulator: "ConvexEmulator", backend: str = DEFAULT_BACKEND) -> Iterator[None]:
-    """Hold the wall clock at the emulator's virtual time until the block ends."""
+def wall_clock_follows(emulator: Any, backend: str = DEFAULT_BACKEND) -> Iterator[None]:
+    """Hold the wall clock at a `ConvexEmulator`'s virtual time until the block ends (the emulator is not
+    imported here: it imports this module)."""
     hold = emulator._hold_wall_clock(backend)
     try:
         yield

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterator
 
-from convex_py._values import UNSET
+from convex_py._values import UNSET, Id
 from convex_py.errors import IndexNotFoundError, InvalidQueryError, LimitExceededError
 
 from ._constants import (
@@ -275,4 +275,4 @@ def vector_search(store: Any, table_name: Any, index_name: Any, query: Any, norm
             )
     if len(vector) != index.dimensions:
         raise InvalidQueryError(f"Expected a vector with dimensions {index.dimensions}, received {len(vector)}.")
-    return [{"_id": doc_id, "_score": score} for score, doc_id in index.search(list(vector), limit, filters)]
+    return [{"_id": str.__new__(Id, doc_id), "_score": score} for score, doc_id in index.search(list(vector), limit, filters)]

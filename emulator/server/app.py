@@ -283,15 +283,6 @@ class DevServer:
             with self.lock:
                 self.persistence.save()
 
-    max_log_entries = 10_000  # of the emulator's execution and cron-run logs: a server runs for days
-
-    def _trim_logs(self) -> None:
-        tree = self.emulator._components
-        component_runs = [node.crons.runs for path, node in tree.registry.items() if path] if tree else []
-        for entries in (self.emulator._scheduler.executions, self.emulator._crons.runs, *component_runs):
-            if len(entries) > 2 * self.max_log_entries:
-                del entries[:-self.max_log_entries]
-
     async def _tick(self) -> None:
         while True:
             await asyncio.sleep(self.tick_seconds)
@@ -299,7 +290,6 @@ class DevServer:
                 continue  # a worker thread is in a query or mutation: try at the next tick
             try:
                 self._advance()
-                self._trim_logs()
                 if self.persistence is not None:
                     self.persistence.save()
             except Exception as exc:  # a runaway loop in the app must not stop the clock

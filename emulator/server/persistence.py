@@ -26,10 +26,11 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from convex_py._values import Id, copy_value
+from convex_py._values import copy_value
 from convex_py.errors import PersistenceError
 
 from ..scheduler import CLEANUP, JOBS, RETENTION_MS, TRANSIENT_ACTION_ERROR
+from ..store import SYSTEM_FIELDS_SIZE
 from . import components_db, convex_json, files_db
 
 if TYPE_CHECKING:
@@ -310,11 +311,11 @@ class Persistence:
                 if home is None:
                     continue  # a component no longer installed: its rows stay in the file
                 doc = convex_json.decode(json.loads(body))
-                doc["_id"] = Id(doc_id, table_name)
+                doc["_id"] = doc_id  # a plain str, as the store keeps it (see clone_doc)
                 table = home.tables.get(table_name) or home._create_table(table_name, {}, None)
                 table.dirty = home.dirty
                 _copy, size = copy_value({k: v for k, v in doc.items() if not k.startswith("_")})
-                table.add(doc, size + 40)
+                table.add(doc, size + SYSTEM_FIELDS_SIZE)
             files_db.load(self.db, self.files)
         except (sqlite3.Error, ValueError, TypeError, KeyError) as exc:
             raise PersistenceError(f"--db {self.path} holds data convex-py cannot read: {exc}") from None

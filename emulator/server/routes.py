@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -32,8 +32,6 @@ from .auth import identity_from_token
 from .errors import RequestError
 from .sync import SyncHub
 
-if TYPE_CHECKING:
-    from .app import DevServer
 
 MAX_BODY_BYTES = 20 * 1024 * 1024  # Convex's 16 MiB argument limit, plus JSON overhead
 UDF_FAILED = 560
@@ -111,7 +109,7 @@ def _function_error(exc: BaseException, python_client: bool, log_lines: list[str
 class Api:
     """The endpoints of Convex's HTTP API, over one DevServer."""
 
-    def __init__(self, server: "DevServer") -> None:
+    def __init__(self, server: Any) -> None:
         self.server = server
 
     def for_kind(self, kind: str | None) -> Callable[[Request], Awaitable[Response]]:
@@ -158,7 +156,7 @@ class Api:
             logs.reset(token)
 
 
-def routes(server: "DevServer") -> list[BaseRoute]:
+def routes(server: Any) -> list[BaseRoute]:
     """Every route of the API port, as data (a later WebSocket route or site app joins this list)."""
     api = Api(server)
     table: list[BaseRoute] = []

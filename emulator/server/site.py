@@ -8,7 +8,7 @@ an app answers preflights with its own `OPTIONS` routes, as on Convex.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from convex_py._http import Headers, Response
 
@@ -17,8 +17,6 @@ from . import logs
 from .auth import identity_from_token
 from .errors import RequestError
 
-if TYPE_CHECKING:
-    from .app import DevServer
 
 _FRAMING_HEADERS = ("content-length", "transfer-encoding", "connection", "keep-alive")
 
@@ -80,7 +78,7 @@ def request_headers(scope: Any) -> Headers:
 class SiteApp:
     """The ASGI app of the site port."""
 
-    def __init__(self, server: "DevServer") -> None:
+    def __init__(self, server: Any) -> None:
         self.server = server
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:

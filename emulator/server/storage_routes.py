@@ -5,7 +5,7 @@ their content type. Also `ByPort`, which sends each connection to the app of the
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -17,8 +17,6 @@ from convex_py._http import Response as FetchResponse
 from ..fetch import api_request, download, upload
 from .site import read_body, request_headers
 
-if TYPE_CHECKING:
-    from .app import DevServer
 
 
 def _starlette(response: FetchResponse, method: str = "GET") -> Response:
@@ -30,7 +28,7 @@ def _starlette(response: FetchResponse, method: str = "GET") -> Response:
     return Response(body, status_code=response.status, headers=headers)
 
 
-def storage_routes(server: "DevServer") -> list[BaseRoute]:
+def storage_routes(server: Any) -> list[BaseRoute]:
     """The storage routes of the API port (upload URLs have no size limit, as Convex's have none)."""
     files = server.files
 

@@ -16,7 +16,7 @@ import base64
 import json
 import struct
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -29,8 +29,6 @@ from . import convex_json, logs
 from .auth import identity_from_token
 from .errors import RequestError
 
-if TYPE_CHECKING:
-    from .app import DevServer
 
 PING_SECONDS = 15.0  # Convex pings an idle connection every 15 s; clients give up after 30-60 s of silence
 MAX_MESSAGE_BYTES = 20 * 1024 * 1024
@@ -98,7 +96,7 @@ _NOTHING = object()
 class SyncHub:
     """What the sync sessions of one server share: the live queries and the mutations already answered."""
 
-    def __init__(self, server: "DevServer") -> None:
+    def __init__(self, server: Any) -> None:
         self.server = server
         self.live = LiveQueries.of(server.runtime)
         self.answered: OrderedDict[tuple[str, int], dict[str, Any]] = OrderedDict()
