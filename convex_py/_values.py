@@ -337,7 +337,8 @@ _CONTAINERS = (dict, list)
 
 # --- Ordering across types ---------------------------------------------------
 # Convex orders: undefined < null < int64 < float64 < boolean < string < bytes < array < object;
-# objects compare field by field in sorted field-name order.
+# objects compare field by field in sorted field-name order; floats by IEEE-754 total order, so
+# -0.0 and 0.0 are distinct values (-0.0 first) and NaN equals NaN.
 
 _MISSING_KEY = (0,)
 _NULL_KEY = (1,)
@@ -349,8 +350,11 @@ def sort_key(value: Any) -> tuple[Any, ...]:
     if t is str or t is Id:
         return (5, value)
     if t is float:
+        # IEEE-754 total order, as Convex's sort keys: -NaN < -inf < ... < -0.0 < 0.0 < ... < inf < NaN.
         if value != value:
-            return (3, math.inf, 1)
+            return (3, math.inf, 1) if math.copysign(1.0, value) > 0 else (3, -math.inf, -1)
+        if value == 0.0:
+            return (3, 0.0, -1) if math.copysign(1.0, value) < 0 else (3, 0.0, 0)
         return (3, value, 0)
     if t is int:
         return (2, value)
