@@ -286,6 +286,35 @@ class FilterModel:
         return test(a, b) if literal_on_right else test(b, a)
 
 
+@dataclass(frozen=True)
+class Pick:
+    """A literal to take from the values stored at the time (`index` modulo their count)."""
+
+    index: int
+    shape: str = "same"  # for a _creationTime: "same", "int" (truncated) or "between" (+0.0005)
+
+
+def resolve(item: Any, pool: list[Any]) -> Any:
+    """`item` (a value, or a filter AST) with each Pick replaced by a stored value (or 0 if there is none)."""
+    if isinstance(item, Pick):
+        if not pool:
+            return 0
+        value = pool[item.index % len(pool)]
+        if item.shape != "same" and type(value) is float and abs(value) < 2.0**62:
+            return int(value) if item.shape == "int" else value + 0.0005
+        return value
+    if isinstance(item, Lit):
+        return Lit(resolve(item.value, pool))
+    if isinstance(item, (Cmp, Arith)):
+        return type(item)(item.op, resolve(item.left, pool), resolve(item.right, pool))
+    if isinstance(item, Logic):
+        return Logic(item.op, tuple(resolve(part, pool) for part in item.parts))
+    return item
+
+
+picks = st.builds(Pick, st.integers(0, 10**6), st.sampled_from(["same", "same", "int", "between"]))
+
+
 FIELD_PATHS = ("a", "b", "c", "n", "n.x", "_creationTime")
 COMPARISONS = ("eq", "neq", "lt", "lte", "gt", "gte")
 
