@@ -241,6 +241,17 @@ def _too_nested(value: Any, path: str, depth: int, limit: int) -> InvalidValueEr
     )
 
 
+def _utf8_size(text: str, path: str) -> int:
+    """The UTF-8 size of a string value; a lone surrogate (no Unicode character) is not a Convex string."""
+    try:
+        return len(text.encode())
+    except UnicodeEncodeError as exc:
+        raise InvalidValueError(
+            f"String {text[:40]!r}{_describe_path(path)} is not valid Unicode: it holds a lone surrogate "
+            f"({text[exc.start]!r}); Convex strings are Unicode text."
+        ) from None
+
+
 def copy_value(value: Any, path: str = "", depth: int = 0, top_level: bool = False,
                limit: int = MAX_VALUE_NESTING) -> tuple[Any, int]:
     """Check that `value` is a Convex value; return a private deep copy and its size in bytes.
@@ -250,7 +261,7 @@ def copy_value(value: Any, path: str = "", depth: int = 0, top_level: bool = Fal
     """
     t = type(value)
     if t is str or t is Id:
-        return value, len(value) + 2 if value.isascii() else len(value.encode()) + 2
+        return value, len(value) + 2 if value.isascii() else _utf8_size(value, path) + 2
     if t is float:
         return value, 9
     if t is int:
@@ -278,7 +289,7 @@ def copy_value(value: Any, path: str = "", depth: int = 0, top_level: bool = Fal
             t2 = type(item)
             if t2 is str or t2 is Id:
                 out[k] = item
-                size += cost + 2 + (len(item) if item.isascii() else len(item.encode()))
+                size += cost + 2 + (len(item) if item.isascii() else _utf8_size(item, f"{path}.{k}"))
             elif t2 is float or t2 is bool or item is None:
                 out[k] = item
                 size += cost + 9
@@ -297,7 +308,7 @@ def copy_value(value: Any, path: str = "", depth: int = 0, top_level: bool = Fal
             t2 = type(item)
             if t2 is str or t2 is Id:
                 out_list.append(item)
-                size += 2 + (len(item) if item.isascii() else len(item.encode()))
+                size += 2 + (len(item) if item.isascii() else _utf8_size(item, f"{path}[{i}]"))
             elif t2 is float or t2 is bool or item is None:
                 out_list.append(item)
                 size += 9

@@ -87,3 +87,29 @@ def test_filter_comparisons_follow_convex_order_and_the_int_literal_rule(items: 
         for expr, result in zip(exprs, got):
             expected = [d for d in rows if model.value(expr, d) is True]
             assert keys(result) == keys(expected), (table, expr)
+
+
+@FAST
+@given(st.lists(st.text(alphabet=st.one_of(st.characters(), st.sampled_from(["\ud800", "\udfff", "\x00"])),
+                        max_size=4), min_size=1, max_size=6))
+def test_any_text_is_stored_exactly_in_utf8_order_or_refused_whole(texts: list[str]) -> None:
+    """Strings order by their UTF-8 bytes (Convex's sort keys); one with a lone surrogate is not a Convex
+    string: the write fails with InvalidValueError and the mutation leaves nothing."""
+    from convex_py.errors import InvalidValueError, SchemaValidationError
+
+    t = ConvexEmulator(modules={}, schema=SCHEMA, start_time=T0)
+    valid = all(not any("\ud800" <= ch <= "\udfff" for ch in text) for text in texts)
+    for table in ("loose", "docs"):  # without a schema, and with one (its v.any() validator says why)
+        try:
+            t.run(lambda ctx: [ctx.db.insert(table, {"a": text, "list": [text], "obj": {"x": text}}) for text in texts])
+        except (InvalidValueError, SchemaValidationError) as exc:
+            assert not valid and "lone surrogate" in str(exc)
+            assert t.query(lambda ctx: ctx.db.query(table).collect()) == []
+            continue
+        assert valid
+        docs = t.query(lambda ctx: ctx.db.query(table).collect())
+        assert [d["a"] for d in docs] == texts
+        assert all(d["list"] == [d["a"]] and d["obj"] == {"x": d["a"]} for d in docs)
+    if valid:
+        docs = t.query(lambda ctx: ctx.db.query("docs").with_index("by_a").collect())
+        assert [d["a"] for d in docs] == sorted(texts, key=lambda text: text.encode())
