@@ -57,7 +57,19 @@ def peek(ctx, args):
     return None
 
 
-MODULES = {"sched": {"job": job, "act": act, "peek": peek}}
+@internal_mutation
+def schedule_some(ctx, args):
+    """Schedule the planned jobs ([how, when, kind, args] each), then fail if asked."""
+    for how, when, kind, job_args in args["planned"]:
+        if how == "after":
+            ctx.scheduler.run_after(when, PATHS[kind], job_args)
+        else:
+            ctx.scheduler.run_at(when, PATHS[kind], job_args)
+    if args["fail"]:
+        raise Boom("the nested mutation fails")
+
+
+MODULES = {"sched": {"job": job, "act": act, "peek": peek, "schedule_some": schedule_some}}
 
 # Every delay is under 7 days / 3, so a chain of three generations run by one step ends before
 # any job created in that step is cleaned away: every job is seen as a row at least once.
@@ -178,6 +190,31 @@ class SchedulerMachine(RuleBasedStateMachine):
                 return
         for how, offset, kind, args in planned:
             self.model.add(kind, args, now + offset)
+
+    @rule(outer=requests, inner=requests, after=requests, inner_fails=st.booleans())
+    def schedule_nested(self, outer: list[Any], inner: list[Any], after: list[Any], inner_fails: bool) -> None:
+        """A caught failing nested `run_mutation` takes what it scheduled with it; the rest commits, in order."""
+        now = self.model.now
+
+        def plan(reqs: list[Any]) -> list[list[Any]]:
+            planned = [[how, offset if how == "after" else now + offset, spec["kind"], self.model.tag(spec)]
+                       for how, offset, spec in reqs]
+            return [p for p in planned if p[0] == "at" or p[1] >= 0]
+
+        parts = plan(outer), plan(inner), plan(after)
+
+        def body(ctx: Any) -> None:
+            ctx.run_mutation("sched:schedule_some", {"planned": parts[0], "fail": False})
+            try:
+                ctx.run_mutation("sched:schedule_some", {"planned": parts[1], "fail": inner_fails})
+            except Boom:
+                assert inner_fails
+            ctx.run_mutation("sched:schedule_some", {"planned": parts[2], "fail": False})
+
+        self.t.run(body)
+        for part in (parts[0], parts[2]) if inner_fails else parts:
+            for how, when, kind, args in part:
+                self.model.add(kind, args, now + when if how == "after" else when)
 
     @rule(pick=st.integers(0, 10**6), fail=st.sampled_from([False, False, True]))
     def cancel(self, pick: int, fail: bool) -> None:
