@@ -282,7 +282,7 @@ class SchedulerMachine(RuleBasedStateMachine):
 
 
 SchedulerMachine.TestCase.settings = settings(
-    max_examples=40, stateful_step_count=20, deadline=None, derandomize=True, database=None,
+    max_examples=30, stateful_step_count=20, deadline=None, derandomize=True, database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
 )
 TestScheduler = SchedulerMachine.TestCase

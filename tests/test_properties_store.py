@@ -430,8 +430,8 @@ class StoreMachine(RuleBasedStateMachine):
         return out
 
     @rule(data=st.data(), terminal=st.sampled_from(["collect", "take", "first", "unique", "iterate"]),
-          n=st.integers(0, 4))
-    def query(self, data: Any, terminal: str, n: int) -> None:
+          n=st.integers(0, 4), is_async=st.booleans())
+    def query(self, data: Any, terminal: str, n: int, is_async: bool) -> None:
         spec = resolved(data.draw(specs()), self.docs)
         limit = {"collect": None, "iterate": None, "take": n, "first": 1, "unique": 2}[terminal]
         try:
@@ -451,8 +451,16 @@ class StoreMachine(RuleBasedStateMachine):
                 return list(q)
             return getattr(q, terminal)()
 
+        async def run_async(ctx: Any) -> Any:  # the same query from an `async def` handler
+            q = spec.build(ctx)
+            if terminal == "take":
+                return await q.take(n)
+            if terminal == "iterate":
+                return [doc async for doc in q]
+            return await getattr(q, terminal)()
+
         try:
-            got = self.t.query(run)
+            got = self.t.query(run_async if is_async else run)
         except (InvalidQueryError, NotUniqueError) as exc:
             assert expected is type(exc), (spec, exc)
             return
@@ -527,7 +535,7 @@ class StoreMachine(RuleBasedStateMachine):
 
 
 StoreMachine.TestCase.settings = settings(
-    max_examples=40, stateful_step_count=25, deadline=None, derandomize=True, database=None,
+    max_examples=30, stateful_step_count=25, deadline=None, derandomize=True, database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
 )
 TestStore = StoreMachine.TestCase
