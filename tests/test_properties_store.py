@@ -25,6 +25,7 @@ from emulator import ConvexEmulator
 from _property_model import (
     FilterModel,
     ModelError,
+    build,
     Overflow,
     bodies,
     encode,
@@ -144,7 +145,7 @@ class Spec:
     eqs: list[Any] = field(default_factory=list)
     bounds: list[tuple[str, Any]] = field(default_factory=list)  # in the order the builder gets them
     order: str = "asc"
-    filter: Any = None
+    filters: tuple[Any, ...] = ()  # chained .filter(...) calls: all must pass
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -164,11 +165,8 @@ class Spec:
 
             q = q.with_index(self.index, index_range if self.eqs or self.bounds else None)
         q = q.order(self.order)
-        if self.filter is not None:
-            expr = self.filter
-            from _property_model import build
-
-            q = q.filter(lambda f: build(expr, f))
+        for expr in self.filters:
+            q = q.filter(lambda f, expr=expr: build(expr, f))
         return q
 
     def rows(self, docs: dict[str, dict[str, Any]]) -> list[tuple[bytes, dict[str, Any]]]:
@@ -196,7 +194,8 @@ class Spec:
         return out
 
     def passes(self, doc: dict[str, Any]) -> bool:
-        return self.filter is None or FilterModel(self.table == TYPED).value(self.filter, doc) is True
+        model = FilterModel(self.table == TYPED)
+        return all(model.value(expr, doc) is True for expr in self.filters)
 
 
 # Literals: fresh values, or values stored at the time (picked when the query runs).
@@ -223,8 +222,7 @@ def specs(draw: Any, arithmetic: bool = True) -> Spec:
             spec.bounds = [b for b in (lower, upper) if b is not None]
             if draw(st.booleans()):
                 spec.bounds.reverse()  # Convex accepts the bounds in either order
-    if draw(st.booleans()):
-        spec.filter = draw(FILTERS if arithmetic else PLAIN_FILTERS)
+    spec.filters = tuple(draw(st.lists(FILTERS if arithmetic else PLAIN_FILTERS, max_size=2)))
     return spec
 
 
@@ -236,7 +234,7 @@ def resolved(spec: Spec, docs: dict[str, dict[str, Any]]) -> Spec:
     spec.eqs = [resolve(value, times if name == "_creationTime" else pool) for name, value in zip(fields, spec.eqs)]
     bound_pool = times if len(spec.eqs) < len(fields) and fields[len(spec.eqs)] == "_creationTime" else pool
     spec.bounds = [(op, resolve(value, bound_pool)) for op, value in spec.bounds]
-    spec.filter = resolve(spec.filter, pool + times)
+    spec.filters = tuple(resolve(expr, pool + times) for expr in spec.filters)
     return spec
 
 
