@@ -272,6 +272,17 @@ def _too_nested(value: Any, path: str, depth: int, limit: int) -> InvalidValueEr
     )
 
 
+def _utf8_size(text: str, path: str) -> int:
+    """The UTF-8 size of a string value; a lone surrogate (no Unicode character) is not a Convex string."""
+    try:
+        return len(text.encode())
+    except UnicodeEncodeError as exc:
+        raise InvalidValueError(
+            f"String {text[:40]!r}{_describe_path(path)} is not valid Unicode: it holds a lone surrogate "
+            f"({text[exc.start]!r}); Convex strings are Unicode text."
+        ) from None
+
+
 def copy_value(value: Any, path: str = "", depth: int = 0, top_level: bool = False,
                limit: int = MAX_VALUE_NESTING) -> tuple[Any, int]:
     """Check that `value` is a Convex value; return a private deep copy and its size in bytes.
@@ -281,7 +292,7 @@ def copy_value(value: Any, path: str = "", depth: int = 0, top_level: bool = Fal
     """
     t = type(value)
     if t is str or t is Id:
-        return value, len(value) + 2 if value.isascii() else len(value.encode()) + 2
+        return value, len(value) + 2 if value.isascii() else _utf8_size(value, path) + 2
     if t is float:
         return value, 9
     if t is int:
@@ -309,7 +320,7 @@ def copy_value(value: Any, path: str = "", depth: int = 0, top_level: bool = Fal
             t2 = type(item)
             if t2 is str or t2 is Id:
                 out[k] = item
-                size += cost + 2 + (len(item) if item.isascii() else len(item.encode()))
+                size += cost + 2 + (len(item) if item.isascii() else _utf8_size(item, f"{path}.{k}"))
             elif t2 is float:
                 out[k] = item
                 size += cost + 9
@@ -331,7 +342,7 @@ def copy_value(value: Any, path: str = "", depth: int = 0, top_level: bool = Fal
             t2 = type(item)
             if t2 is str or t2 is Id:
                 out_list.append(item)
-                size += 2 + (len(item) if item.isascii() else len(item.encode()))
+                size += 2 + (len(item) if item.isascii() else _utf8_size(item, f"{path}[{i}]"))
             elif t2 is float:
                 out_list.append(item)
                 size += 9
@@ -407,7 +418,8 @@ def clone_doc(doc: dict[str, Any]) -> dict[str, Any]:
 
 # --- Ordering across types ---------------------------------------------------
 # Convex orders: undefined < null < int64 < float64 < boolean < string < bytes < array < object;
-# objects compare field by field in sorted field-name order.
+# objects compare field by field in sorted field-name order; floats by IEEE-754 total order, so
+# -0.0 and 0.0 are distinct values (-0.0 first) and NaN equals NaN.
 
 _MISSING_KEY = (0,)
 _NULL_KEY = (1,)
@@ -419,8 +431,11 @@ def sort_key(value: Any) -> tuple[Any, ...]:
     if t is str or t is Id:
         return (5, value)
     if t is float:
+        # IEEE-754 total order, as Convex's sort keys: -NaN < -inf < ... < -0.0 < 0.0 < ... < inf < NaN.
         if value != value:
-            return (3, math.inf, 1)
+            return (3, math.inf, 1) if math.copysign(1.0, value) > 0 else (3, -math.inf, -1)
+        if value == 0.0:
+            return (3, 0.0, -1) if math.copysign(1.0, value) < 0 else (3, 0.0, 0)
         return (3, value, 0)
     if t is int:
         return (2, value)
