@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from convex_py._functions import ConvexFunction
 from convex_py._references import FunctionReference
-from convex_py._values import as_id, copy_value
+from convex_py._values import as_id, copy_value, flat_size
 from convex_py.errors import (
     ConvexError,
     ConvexPyError,
@@ -121,9 +121,14 @@ class SchedulerFacade:
         if (kind is not int and kind is not float) or not 0 <= delay_ms <= FIVE_YEARS_MS:  # NaN fails too
             _check_delay(delay_ms)
         tx = self._tx
-        if tx is not None and (not tx.open or tx.deadline is not None):
-            tx.check_open()
         scheduler = self._scheduler
+        if tx is not None:
+            if not tx.open or tx.deadline is not None:
+                tx.check_open()
+            if scheduler.__class__ is Scheduler and scheduler.router is None and delay_ms < FIVE_YEARS_MS - 1:
+                # The app's own job, due within 5 years: no time to check, no component to route to.
+                job_id = scheduler.enqueue_in(tx, scheduler.clock.now + delay_ms, scheduler._path(ref), args)
+                return Ready(job_id) if self._async else job_id
         job_id = scheduler.schedule(self, scheduler.clock.now + delay_ms, ref, args)
         return Ready(job_id) if self._async else job_id
 
@@ -226,6 +231,31 @@ class Scheduler:
             return self.enqueue(facade, when, self._path(ref), args, None)
         path, home = router(ref)
         return self.enqueue(facade, when, path, args, home)
+
+    def enqueue_in(self, tx: "Transaction", when: float, path: str, args: Any) -> Any:
+        """`enqueue` of a job of the app's own, from a transaction: the path of nearly every `run_after`."""
+        if type(args) is dict:
+            size = flat_size(args)
+            if size >= 0:
+                copied = dict(args)  # flat: a shallow copy is a deep one
+            else:
+                copied, size = copy_value(args)
+        elif args is None:
+            copied, size = {}, 2
+        else:
+            raise SchedulerError(
+                f"The arguments of a scheduled function must be an object (a dict), got {type(args).__name__}: {args!r}"
+            )
+        limits = tx.limits
+        tx.functions_scheduled += 1
+        tx.scheduled_args_bytes += size
+        if (tx.functions_scheduled > limits.max_functions_scheduled
+                or tx.scheduled_args_bytes > limits.max_scheduled_args_bytes):
+            _over_scheduling_limits(tx, limits)
+        store = self.store
+        job_id = store.insert_system(JOBS, {"name": path, "args": [copied], "scheduledTime": when, "state": _PENDING})
+        store.new_jobs.append((when, job_id))
+        return job_id
 
     def enqueue(self, facade: SchedulerFacade, when: float, path: str, args: Any, home: Any) -> Any:
         """Write the job's row (in `home.store`, or the app's when `home` is None) and queue it."""

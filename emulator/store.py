@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterator
 
 from sortedcontainers import SortedList
 
+from convex_py._validators import ObjectValidator
 from convex_py._schema import RESERVED_INDEXES, SchemaDefinition, check_table_name
 from convex_py._values import (
     SYSTEM_FIELD_CREATION_TIME_SIZE,
@@ -27,6 +28,7 @@ from convex_py._values import (
     clone_doc,
     copy_value,
     decode_id,
+    flat_size,
     id_text,
     sort_key,
     table_number,
@@ -572,6 +574,15 @@ class Store:
                     f"the schema: {exc}",
                     path=exc.path, value=exc.value, expected=exc.expected,
                 ) from None
+            if type(validator) is ObjectValidator:
+                # Its result is a new dict: when flat (known field names, scalars) it is the copy.
+                size = flat_size(value)
+                if 0 <= size <= MAX_DOCUMENT_SIZE:
+                    return value, size
+        else:
+            size = flat_size(value)  # a flat dict: sized in one pass, copied shallowly
+            if 0 <= size <= MAX_DOCUMENT_SIZE:
+                return dict(value), size
         body, size = copy_value(value, "", 0, True, MAX_NESTING)
         if size > MAX_DOCUMENT_SIZE:
             raise InvalidValueError(
