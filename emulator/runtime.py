@@ -337,6 +337,8 @@ class Runtime:
                 tx.request = request
                 try:
                     result = self._run_in(MutationCtx, path, fn, args, identity, tx)
+                    if store.pending_rows:
+                        store.write_pending_rows()  # the job rows it scheduled, in one batch
                     if before_commit is not None:
                         before_commit(tx)
                     if self.commits_to_fail > 0:

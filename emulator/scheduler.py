@@ -37,6 +37,7 @@ from ._ready import Ready
 from ._virtual_loop import VirtualTimeLoop
 from ._aliases import with_camel_case_aliases
 from ._execution_log import RETENTION_MS, ExecutionLog
+from .store import _PENDING_STATE
 
 if TYPE_CHECKING:
     from ._transaction import Transaction
@@ -55,7 +56,7 @@ JOB, CRON, CLEANUP = 0, 1, 2
 _action_generation: contextvars.ContextVar[int | None] = contextvars.ContextVar("convex_py_generation", default=None)
 
 # Job states shared by new rows (rows are never changed in place: a new state is a new dict).
-_PENDING: dict[str, Any] = {"kind": "pending"}
+_PENDING = _PENDING_STATE
 _CANCELED: dict[str, Any] = {"kind": "canceled"}
 
 
@@ -253,7 +254,7 @@ class Scheduler:
                 or tx.scheduled_args_bytes > limits.max_scheduled_args_bytes):
             _over_scheduling_limits(tx, limits)
         store = self.store
-        job_id = store.insert_system(JOBS, {"name": path, "args": [copied], "scheduledTime": when, "state": _PENDING})
+        job_id = store.insert_job(path, copied, when)  # its row is written in a batch (see Store.insert_job)
         store.new_jobs.append((when, job_id))
         return job_id
 
@@ -359,6 +360,7 @@ class Scheduler:
                 "Invalid scheduled function ID. The ID must be an ID on the '_scheduled_functions' table."
             )
         with self.runtime.lock:
+            self.store.read_jobs()  # rows this transaction scheduled go into the table first
             job = self._job(job_id)
             if job is None or self._store_of(job_id) is not (self.store if store is None else store):
                 return
