@@ -370,6 +370,34 @@ def copy_value(value: Any, path: str = "", depth: int = 0, top_level: bool = Fal
     )
 
 
+def flat_size(value: dict[str, Any]) -> int:
+    """`copy_value(value)[1]` for a flat dict (known field names, scalar values), else -1.
+
+    The common argument, return value and document is such a dict: its copy is a shallow
+    `dict(value)`, so callers that already hold a fresh dict skip copying altogether.
+    """
+    if len(value) > MAX_OBJECT_FIELDS:
+        return -1
+    size = 2
+    costs = _field_costs
+    for k, item in value.items():
+        if type(k) is not str:
+            return -1
+        cost = costs.get(k)
+        if cost is None:
+            return -1
+        t = type(item)
+        if t is str or t is Id:
+            size += cost + 2 + (len(item) if item.isascii() else len(item.encode()))
+        elif t is float or (t is int and INT64_MIN <= item <= INT64_MAX):
+            size += cost + 9
+        elif t is bool or item is None:
+            size += cost + 1
+        else:
+            return -1
+    return size
+
+
 SYSTEM_FIELD_ID_SIZE = 38  # `_id` with a 32-character id: 3 + 1 + 2 + 32, as Convex estimates it
 SYSTEM_FIELD_CREATION_TIME_SIZE = 23  # `_creationTime` and its float64: 13 + 1 + 9
 

@@ -224,6 +224,7 @@ class SystemReader:
     def get(self, *args: Any) -> Any:
         tx = self._tx
         tx.check_open()
+        tx.store.read_jobs()  # the jobs this transaction scheduled are in their table from now on
         table, doc_id = DatabaseReader._doc_table(self, args, "get", system=True)  # type: ignore[arg-type]
         doc = None if table is None else tx.store.get(table, doc_id, tx)
         return _ret(self._async, doc)
@@ -234,6 +235,7 @@ class SystemReader:
         table = tx.store.tables.get(table_name) if isinstance(table_name, str) else None
         if table is None or not table.is_system:
             raise InvalidTableError(f"{table_name!r} is not a system table (system tables: _scheduled_functions, _storage).")
+        tx.store.read_jobs()  # the jobs this transaction scheduled are in their table from now on
         return QueryBuilder(tx, table_name, table, self._async, True)
 
     def normalize_id(self, table_name: str, id_string: str) -> Any:

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any, Callable, Coroutine
 from convex_py._components import HANDLE_PREFIX, ComponentReference, FunctionHandle
 from convex_py._env import current_env
 from convex_py._functions import ConvexFunction
-from convex_py._values import copy_value
+from convex_py._validators import ObjectValidator
+from convex_py._values import copy_value, flat_size
 from convex_py.errors import (
     ArgumentValidationError,
     ComponentError,
@@ -161,6 +162,22 @@ class Runtime:
         return path, fn
 
     def check_args(self, path: str, fn: ConvexFunction, args: Any) -> dict[str, Any]:
+        if type(args) is dict:
+            # One pass for the common flat dict: sized here, copied by the validator (a v.object
+            # builds a new dict of the same scalars) or by dict(); anything else takes the long way.
+            size = flat_size(args)
+            if size >= 0 and size <= self.limits.max_args_bytes:
+                validator = fn.args_validator
+                if validator is None:
+                    return dict(args)
+                if type(validator) is ObjectValidator:
+                    try:
+                        return validator.validate(args)
+                    except ValidationError as exc:
+                        raise ArgumentValidationError(
+                            f"ArgumentValidationError: {exc}\nFunction: {path}", path=exc.path, value=exc.value,
+                            expected=exc.expected,
+                        ) from None
         if args is None:
             args = {}
         elif type(args) is not dict:
@@ -189,6 +206,20 @@ class Runtime:
     def check_result(self, path: str, fn: ConvexFunction, result: Any) -> Any:
         if path == INLINE_PATH:
             return result
+        if type(result) is dict:
+            size = flat_size(result)  # a flat dict: its copy is a shallow one (or the validator's)
+            if size >= 0 and size <= self.limits.max_return_bytes:
+                validator = fn.returns_validator
+                if validator is None:
+                    return dict(result)
+                if type(validator) is ObjectValidator:
+                    try:
+                        return validator.validate(result)
+                    except ValidationError as exc:
+                        raise ReturnsValidationError(
+                            f"ReturnsValidationError: {exc}\nFunction: {path}", path=exc.path, value=exc.value,
+                            expected=exc.expected,
+                        ) from None
         try:
             copied, size = copy_value(result)
         except InvalidValueError as exc:
@@ -306,6 +337,8 @@ class Runtime:
                 tx.request = request
                 try:
                     result = self._run_in(MutationCtx, path, fn, args, identity, tx)
+                    if store.pending_rows:
+                        store.write_pending_rows()  # the job rows it scheduled, in one batch
                     if before_commit is not None:
                         before_commit(tx)
                     if self.commits_to_fail > 0:

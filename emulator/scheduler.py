@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from convex_py._functions import ConvexFunction
 from convex_py._references import FunctionReference
-from convex_py._values import as_id, copy_value
+from convex_py._values import as_id, copy_value, flat_size
 from convex_py.errors import (
     ConvexError,
     ConvexPyError,
@@ -37,6 +37,7 @@ from ._ready import Ready
 from ._virtual_loop import VirtualTimeLoop
 from ._aliases import with_camel_case_aliases
 from ._execution_log import RETENTION_MS, ExecutionLog
+from .store import _PENDING_STATE
 
 if TYPE_CHECKING:
     from ._transaction import Transaction
@@ -55,7 +56,7 @@ JOB, CRON, CLEANUP = 0, 1, 2
 _action_generation: contextvars.ContextVar[int | None] = contextvars.ContextVar("convex_py_generation", default=None)
 
 # Job states shared by new rows (rows are never changed in place: a new state is a new dict).
-_PENDING: dict[str, Any] = {"kind": "pending"}
+_PENDING = _PENDING_STATE
 _CANCELED: dict[str, Any] = {"kind": "canceled"}
 
 
@@ -121,9 +122,14 @@ class SchedulerFacade:
         if (kind is not int and kind is not float) or not 0 <= delay_ms <= FIVE_YEARS_MS:  # NaN fails too
             _check_delay(delay_ms)
         tx = self._tx
-        if tx is not None and (not tx.open or tx.deadline is not None):
-            tx.check_open()
         scheduler = self._scheduler
+        if tx is not None:
+            if not tx.open or tx.deadline is not None:
+                tx.check_open()
+            if scheduler.__class__ is Scheduler and scheduler.router is None and delay_ms < FIVE_YEARS_MS - 1:
+                # The app's own job, due within 5 years: no time to check, no component to route to.
+                job_id = scheduler.enqueue_in(tx, scheduler.clock.now + delay_ms, scheduler._path(ref), args)
+                return Ready(job_id) if self._async else job_id
         job_id = scheduler.schedule(self, scheduler.clock.now + delay_ms, ref, args)
         return Ready(job_id) if self._async else job_id
 
@@ -227,6 +233,31 @@ class Scheduler:
         path, home = router(ref)
         return self.enqueue(facade, when, path, args, home)
 
+    def enqueue_in(self, tx: "Transaction", when: float, path: str, args: Any) -> Any:
+        """`enqueue` of a job of the app's own, from a transaction: the path of nearly every `run_after`."""
+        if type(args) is dict:
+            size = flat_size(args)
+            if size >= 0:
+                copied = dict(args)  # flat: a shallow copy is a deep one
+            else:
+                copied, size = copy_value(args)
+        elif args is None:
+            copied, size = {}, 2
+        else:
+            raise SchedulerError(
+                f"The arguments of a scheduled function must be an object (a dict), got {type(args).__name__}: {args!r}"
+            )
+        limits = tx.limits
+        tx.functions_scheduled += 1
+        tx.scheduled_args_bytes += size
+        if (tx.functions_scheduled > limits.max_functions_scheduled
+                or tx.scheduled_args_bytes > limits.max_scheduled_args_bytes):
+            _over_scheduling_limits(tx, limits)
+        store = self.store
+        job_id = store.insert_job(path, copied, when)  # its row is written in a batch (see Store.insert_job)
+        store.new_jobs.append((when, job_id))
+        return job_id
+
     def enqueue(self, facade: SchedulerFacade, when: float, path: str, args: Any, home: Any) -> Any:
         """Write the job's row (in `home.store`, or the app's when `home` is None) and queue it."""
         now = self.clock.now
@@ -329,6 +360,7 @@ class Scheduler:
                 "Invalid scheduled function ID. The ID must be an ID on the '_scheduled_functions' table."
             )
         with self.runtime.lock:
+            self.store.read_jobs()  # rows this transaction scheduled go into the table first
             job = self._job(job_id)
             if job is None or self._store_of(job_id) is not (self.store if store is None else store):
                 return

@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterator
 
 from sortedcontainers import SortedList
 
+from convex_py._validators import ObjectValidator
 from convex_py._schema import RESERVED_INDEXES, SchemaDefinition, check_table_name
 from convex_py._values import (
     SYSTEM_FIELD_CREATION_TIME_SIZE,
@@ -27,6 +28,7 @@ from convex_py._values import (
     clone_doc,
     copy_value,
     decode_id,
+    flat_size,
     id_text,
     sort_key,
     table_number,
@@ -47,6 +49,8 @@ from .limits import Limits
 from .search import attach_indexes
 
 SYSTEM_TABLES = ("_scheduled_functions", "_crons", "_storage")
+JOBS = "_scheduled_functions"
+_PENDING_STATE: dict[str, Any] = {"kind": "pending"}  # shared by new job rows (rows never change in place)
 
 # What `_id` (a 32-character id) and `_creationTime` add to a document's size, as Convex counts it.
 SYSTEM_FIELDS_SIZE = SYSTEM_FIELD_ID_SIZE + SYSTEM_FIELD_CREATION_TIME_SIZE
@@ -391,6 +395,11 @@ class Store:
         # `jobs_committed` on commit, forgotten with their savepoint on rollback.
         self.new_jobs: list[tuple[float, Id]] = []
         self.jobs_committed: Callable[[list[tuple[float, Id]]], None] | None = None
+        # Rows of jobs scheduled by the transaction under way, not in their table yet, as
+        # (id text, _creationTime, name, args, scheduledTime): written in one batch when the
+        # table is first read in the transaction, at a savepoint, or before it commits.
+        self.pending_rows: list[tuple[str, float, str, Any, float]] = []
+        self.rows_read = False  # the transaction read `_scheduled_functions`: rows go in at once
         # Live queries (emulator.live) set this while anyone subscribes: it is handed what each
         # commit wrote, as (table, old document or None, new document or None) triples.
         self.write_observer: Callable[[list[tuple[Table, Any, Any]]], None] | None = None
@@ -407,6 +416,7 @@ class Store:
                 numbers[table.number] = name
         for name in SYSTEM_TABLES:
             self._create_table(name, {}, None)
+        self._jobs_number = self.tables[JOBS].number
 
     # --- tables --------------------------------------------------------------
 
@@ -487,9 +497,13 @@ class Store:
         self.on_commit = []
         self.on_rollback = []
         self.new_jobs = []
+        self.pending_rows = []
+        self.rows_read = False
 
     def savepoint(self) -> tuple[int, int, int, int]:
         assert self.undo is not None
+        if self.pending_rows:
+            self.write_pending_rows()  # so a rollback to this point drops exactly the rows after it
         return (len(self.undo), len(self.on_commit), len(self.on_rollback), len(self.new_jobs))
 
     def rollback_to(self, point: tuple[int, int, int, int]) -> None:
@@ -508,6 +522,7 @@ class Store:
                 table.add(entry[2], entry[3])
         del self.on_commit[commit_mark:]
         del self.new_jobs[jobs_mark:]
+        self.pending_rows = []  # all scheduled after the newest savepoint, so after this one
         hooks = self.on_rollback[rollback_mark:]
         del self.on_rollback[rollback_mark:]
         for hook in reversed(hooks):
@@ -519,6 +534,8 @@ class Store:
 
     def commit(self) -> None:
         """End the transaction: hand over its jobs and run its hooks, in the order they came."""
+        if self.pending_rows:
+            self.write_pending_rows()
         hooks = self.on_commit
         jobs = self.new_jobs
         undo = self.undo
@@ -545,6 +562,7 @@ class Store:
         self.on_commit = []
         self.on_rollback = []
         self.new_jobs = []
+        self.pending_rows = []
 
     # --- writes ------------------------------------------------------------------
 
@@ -572,6 +590,15 @@ class Store:
                     f"the schema: {exc}",
                     path=exc.path, value=exc.value, expected=exc.expected,
                 ) from None
+            if type(validator) is ObjectValidator:
+                # Its result is a new dict: when flat (known field names, scalars) it is the copy.
+                size = flat_size(value)
+                if 0 <= size <= MAX_DOCUMENT_SIZE:
+                    return value, size
+        else:
+            size = flat_size(value)  # a flat dict: sized in one pass, copied shallowly
+            if 0 <= size <= MAX_DOCUMENT_SIZE:
+                return dict(value), size
         body, size = copy_value(value, "", 0, True, MAX_NESTING)
         if size > MAX_DOCUMENT_SIZE:
             raise InvalidValueError(
@@ -605,6 +632,54 @@ class Store:
         elif self.write_observer is not None:
             self.write_observer([(table, None, body)])
         return str.__new__(Id, key)
+
+    def insert_job(self, name: str, args: Any, when: float) -> Id:
+        """A pending job's row in `_scheduled_functions`, in the transaction under way; returns its Id.
+
+        Its id and `_creationTime` are taken now; the row itself waits in `pending_rows` (a
+        mutation scheduling many jobs writes them in one batch) unless the table was read.
+        """
+        self._sequence += 1
+        key = id_text(JOBS, self._sequence, self._jobs_number)
+        now = float(self.clock.now)
+        last = self._last_creation_time
+        if now > last:
+            self._last_creation_time = now
+        else:
+            now = self._next_creation_time()
+        self.pending_rows.append((key, now, name, args, when))
+        if self.rows_read:
+            self.write_pending_rows()
+        return str.__new__(Id, key)
+
+    def write_pending_rows(self) -> None:
+        """Put the pending job rows into their table (undoable, as any insert of the transaction)."""
+        rows = self.pending_rows
+        self.pending_rows = []
+        table = self.tables[JOBS]
+        undo = self.undo
+        assert undo is not None
+        docs, sizes = table.docs, table.sizes
+        by_creation = table.indexes["by_creation_time"].keys
+        plain = table.dirty is None and len(table.index_list) == 1 and type(by_creation) is CreationOrderKeys
+        keys = by_creation._keys if plain else None
+        for key, created, name, args, when in rows:
+            row = {"name": name, "args": [args], "scheduledTime": when, "state": _PENDING_STATE,
+                   "_id": key, "_creationTime": created}
+            if plain and (not keys or keys[-1][0] < created):
+                docs[key] = row
+                sizes[key] = 100
+                keys.append((created, key))
+            else:
+                table.add(row, 100)
+            undo.append(("insert", table, key))
+
+    def read_jobs(self) -> None:
+        """The transaction reads `_scheduled_functions`: its pending rows go in, and later ones at once."""
+        if self.undo is not None:
+            self.rows_read = True
+            if self.pending_rows:
+                self.write_pending_rows()
 
     def update_system(self, table_name: str, doc_id: str, changes: dict[str, Any]) -> None:
         table = self.tables[table_name]
