@@ -388,7 +388,13 @@ def flat_size(value: dict[str, Any]) -> int:
             return -1
         t = type(item)
         if t is str or t is Id:
-            size += cost + 2 + (len(item) if item.isascii() else len(item.encode()))
+            if item.isascii():
+                size += cost + 2 + len(item)
+            else:
+                try:
+                    size += cost + 2 + len(item.encode())
+                except UnicodeEncodeError:  # a lone surrogate: the full check says where
+                    return -1
         elif t is float or (t is int and INT64_MIN <= item <= INT64_MAX):
             size += cost + 9
         elif t is bool or item is None:

@@ -256,8 +256,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
     logging.getLogger().setLevel(logging.DEBUG)
     logging.getLogger("uvicorn").setLevel(logging.ERROR)
     try:
-        print(startup_line(server, args.app), flush=True)
-        server.serve_forever()
+        server.serve_forever(on_ready=lambda: print(startup_line(server, args.app), flush=True))
     except KeyboardInterrupt:
         server.stop()
     print("convex-py dev: stopped", flush=True)

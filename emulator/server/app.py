@@ -152,6 +152,7 @@ class DevServer:
         self._thread: threading.Thread | None = None
         self._stop_event: asyncio.Event | None = None
         self._ready = threading.Event()
+        self._on_ready: Callable[[], None] | None = None  # serve_forever: called once serving, Ctrl-C handled
         self._finished = threading.Event()
         self._failure: BaseException | None = None
         self._stopped = False
@@ -184,8 +185,13 @@ class DevServer:
             raise self._failure
         return self
 
-    def serve_forever(self) -> None:
-        """Serve in this thread until Ctrl-C (SIGINT) or SIGTERM, then stop."""
+    def serve_forever(self, on_ready: Callable[[], None] | None = None) -> None:
+        """Serve in this thread until Ctrl-C (SIGINT) or SIGTERM, then stop.
+
+        `on_ready` is called once the server accepts requests and Ctrl-C is handled (the CLI
+        prints its start-up line then, so a Ctrl-C right after that line always stops cleanly).
+        """
+        self._on_ready = on_ready
         try:
             self._run(True)
         finally:
@@ -222,6 +228,9 @@ class DevServer:
             server.lifespan = server.config.lifespan_class(server.config)
             await server.startup(sockets=[self.socket, self.site_socket])
             self._ready.set()
+            on_ready = self._on_ready
+            if on_ready is not None:
+                on_ready()
             if not self._stopped:
                 await self._stop_event.wait()
         finally:
