@@ -49,6 +49,16 @@ if TYPE_CHECKING:
 INLINE_PATH = "<inline>"  # inline test helpers (t.run(lambda ctx: ...)): results are not serialized
 
 
+def _validated(validator: Any, value: Any, path: str, error: type[ValidationError]) -> Any:
+    """`value` through a function's args or returns validator; a mismatch names the function."""
+    try:
+        return validator.validate(value)
+    except ValidationError as exc:
+        raise error(
+            f"{error.__name__}: {exc}\nFunction: {path}", path=exc.path, value=exc.value, expected=exc.expected
+        ) from None
+
+
 def _awaited_a_value(exc: TypeError) -> bool:
     return "can't be used in 'await' expression" in str(exc)
 
@@ -171,13 +181,7 @@ class Runtime:
                 if validator is None:
                     return dict(args)
                 if type(validator) is ObjectValidator:
-                    try:
-                        return validator.validate(args)
-                    except ValidationError as exc:
-                        raise ArgumentValidationError(
-                            f"ArgumentValidationError: {exc}\nFunction: {path}", path=exc.path, value=exc.value,
-                            expected=exc.expected,
-                        ) from None
+                    return _validated(validator, args, path, ArgumentValidationError)
         if args is None:
             args = {}
         elif type(args) is not dict:
@@ -196,12 +200,7 @@ class Runtime:
         validator = fn.args_validator
         if validator is None:
             return copied
-        try:
-            return validator.validate(copied)
-        except ValidationError as exc:
-            raise ArgumentValidationError(
-                f"ArgumentValidationError: {exc}\nFunction: {path}", path=exc.path, value=exc.value, expected=exc.expected
-            ) from None
+        return _validated(validator, copied, path, ArgumentValidationError)
 
     def check_result(self, path: str, fn: ConvexFunction, result: Any) -> Any:
         if path == INLINE_PATH:
@@ -213,13 +212,7 @@ class Runtime:
                 if validator is None:
                     return dict(result)
                 if type(validator) is ObjectValidator:
-                    try:
-                        return validator.validate(result)
-                    except ValidationError as exc:
-                        raise ReturnsValidationError(
-                            f"ReturnsValidationError: {exc}\nFunction: {path}", path=exc.path, value=exc.value,
-                            expected=exc.expected,
-                        ) from None
+                    return _validated(validator, result, path, ReturnsValidationError)
         try:
             copied, size = copy_value(result)
         except InvalidValueError as exc:
@@ -231,12 +224,7 @@ class Runtime:
         validator = fn.returns_validator
         if validator is None:
             return copied
-        try:
-            return validator.validate(copied)
-        except ValidationError as exc:
-            raise ReturnsValidationError(
-                f"ReturnsValidationError: {exc}\nFunction: {path}", path=exc.path, value=exc.value, expected=exc.expected
-            ) from None
+        return _validated(validator, copied, path, ReturnsValidationError)
 
     # --- queries and mutations ----------------------------------------------------
 
