@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import inspect
 import json as _json
-from typing import Any, Callable, Generator, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
+from ._ready import Ready
 from .errors import HttpRouteError
 
 __all__ = [
@@ -30,19 +31,6 @@ ROUTABLE_HTTP_METHODS = ("GET", "POST", "PUT", "DELETE", "OPTIONS", "PATCH")
 _NULL_BODY_STATUSES = (101, 103, 204, 205, 304)
 _REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 _TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
-
-
-class _Ready:
-    """An awaitable already holding its value: what a body read returns to an `async def` handler."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
-    def __await__(self) -> Generator[Any, None, Any]:
-        return self.value
-        yield  # pragma: no cover - makes this a generator
 
 
 # --- Headers -------------------------------------------------------------------------
@@ -207,7 +195,7 @@ class _Body:
         return self._body or b""
 
     def _give(self, value: Any) -> Any:
-        return _Ready(value) if self._awaitable else value
+        return Ready(value) if self._awaitable else value
 
     def bytes(self) -> Any:
         """The body as bytes (awaitable in an `async def` handler)."""
