@@ -136,6 +136,7 @@ class Runtime:
         self.limits = limits
         self.lock = threading.RLock()
         self.scheduler: Any = None  # set by the emulator: makes ctx.scheduler objects
+        self.deploy_runs_pending = False  # the emulator's: what is due at deploy has not run yet
         self.runtime_crons: Any = None  # set by the emulator: serves convex_py.crons.Crons
         self.storage: Any = None  # set by the emulator: the FileStorage behind ctx.storage
         self.live: Any = None  # emulator.live.LiveQueries, made by the first subscription
