@@ -33,6 +33,7 @@ from convex_py.errors import (
 )
 
 from ._driver import drive
+from ._ready import Ready
 from ._transaction import Transaction, check_deadline, deadline_after
 from .app import App
 from .context import ActionCtx, MutationCtx, QueryCtx
@@ -188,11 +189,18 @@ class Runtime:
             ) from None
 
     def check_result(self, path: str, fn: ConvexFunction, result: Any) -> Any:
+        if result.__class__ is Ready:  # `return ctx.db.insert(...)` unawaited: JavaScript returns the promise's value
+            result = result.value
         if path == INLINE_PATH:
             return result
         try:
             copied, size = copy_value(result)
         except InvalidValueError as exc:
+            if inspect.iscoroutine(result):
+                result.close()
+                raise ReturnsValidationError(
+                    f"ReturnsValidationError: `{path}` returned a coroutine: `await` it (return await ...)",
+                    value=result) from None
             raise ReturnsValidationError(f"ReturnsValidationError: the return value of `{path}`: {exc}", value=result) from None
         if size > self.limits.max_return_bytes:
             raise LimitExceededError(
