@@ -26,7 +26,7 @@ from ._functions import (
     query,
 )
 from ._pagination import pagination_opts_validator, pagination_result_validator
-from ._http import Headers, HttpAction, HttpRouter, Request, Response, http_action, http_router
+from ._http import Blob, Headers, HttpAction, HttpRouter, Request, Response, http_action, http_router
 from ._references import FunctionReference, api, get_function_name, internal
 from ._schema import SchemaDefinition, TableDefinition, define_schema, define_table
 from ._validators import Validator, v
@@ -37,6 +37,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AppDefinition",
+    "Blob",
     "CommitTsPlaceholder",
     "ComponentDefinition",
     "FunctionHandle",

@@ -6,6 +6,7 @@ visibility, validators, handler). How it runs is the emulator's business.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import warnings
 from typing import Any, Callable, Literal, overload
@@ -34,7 +35,7 @@ class ConvexFunction:
             raise TypeError(f"@{_decorator_name(kind, visibility)} needs a function, got {handler!r}")
         self.kind = kind
         self.visibility = visibility
-        self.handler = handler
+        self.handler = _two_argument(handler)
         self.args_validator: Validator | None = None if args is None else to_validator(args)
         self.returns_validator: Validator | None = None if returns is None else to_validator(returns)
         self.is_async = inspect.iscoroutinefunction(handler)
@@ -63,6 +64,41 @@ class ConvexFunction:
 
     def __repr__(self) -> str:
         return f"<{_decorator_name(self.kind, self.visibility)} {self.__module__}.{self.__name__}>"
+
+
+def _positional_count(handler: Callable[..., Any]) -> int | None:
+    """How many positional parameters `handler` takes (None: any number, or unknown)."""
+    try:
+        parameters = inspect.signature(handler).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    count = 0
+    for parameter in parameters:
+        if parameter.kind is parameter.VAR_POSITIONAL:
+            return None
+        if parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD):
+            count += 1
+    return count
+
+
+def _two_argument(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """`handler` called as `(ctx, args)`: one written `(ctx)` or `()`, as JavaScript's
+    `handler: async (ctx) => ...` ports, gets only what it takes."""
+    count = _positional_count(handler)
+    if count is None or count >= 2:
+        return handler
+    if inspect.iscoroutinefunction(handler):
+        async def adapted_async(ctx: Any, args: Any) -> Any:
+            __tracebackhide__ = True
+            return await handler(*(ctx, args)[:count])
+
+        adapted: Callable[..., Any] = adapted_async
+    else:
+        def adapted(ctx: Any, args: Any) -> Any:
+            __tracebackhide__ = True
+            return handler(*(ctx, args)[:count])
+
+    return functools.update_wrapper(adapted, handler)
 
 
 def _direct_call_text(fn: ConvexFunction) -> str:

@@ -16,6 +16,7 @@ from .errors import HttpRouteError
 
 __all__ = [
     "ROUTABLE_HTTP_METHODS",
+    "Blob",
     "Headers",
     "HttpAction",
     "HttpRouter",
@@ -160,12 +161,31 @@ class Headers:
 # --- Request and Response --------------------------------------------------------------
 
 
+class Blob(bytes):
+    """fetch's Blob: bytes that know their content `type` ("" when unknown). `await request.blob()`
+    gives one, `ctx.storage.store(blob)` keeps its type, `ctx.storage.get(id)` returns one, and
+    `Response(blob)` sends it with that type, as in Convex."""
+
+    type: str
+
+    def __new__(cls, data: Any = b"", type: str = "") -> "Blob":
+        blob = super().__new__(cls, data)
+        blob.type = type.lower() if type.isascii() else ""
+        return blob
+
+    @property
+    def size(self) -> int:
+        return len(self)
+
+
 def _body_bytes(body: Any, what: str) -> tuple[bytes | None, str | None]:
-    """A body as bytes, and the content type fetch gives it (text for a str)."""
+    """A body as bytes, and the content type fetch gives it (text for a str, a Blob's own type)."""
     if body is None:
         return None, None
     if isinstance(body, str):
         return body.encode(), "text/plain;charset=UTF-8"
+    if isinstance(body, Blob):
+        return bytes(body), body.type or None
     if isinstance(body, (bytes, bytearray, memoryview)):
         return bytes(body), None
     raise TypeError(
@@ -204,6 +224,10 @@ class _Body:
     def array_buffer(self) -> Any:
         """The body as bytes: fetch's `arrayBuffer()`."""
         return self.bytes()
+
+    def blob(self) -> Any:
+        """The body as a `Blob` typed with the `Content-Type` header (awaitable in an `async def` handler)."""
+        return self._give(Blob(self._consume(), self.headers.get("content-type") or ""))
 
     def text(self) -> Any:
         """The body decoded as UTF-8 (awaitable in an `async def` handler)."""

@@ -359,9 +359,9 @@ def copy_value(value: Any, path: str = "", depth: int = 0, top_level: bool = Fal
         return b, len(b) + 2
     if value is COMMIT_TS:  # resolved to an int64 when the writing mutation commits
         return value, 9
-    if isinstance(value, (str, int, float, dict, list)) and not isinstance(value, bool):
-        # Subclasses (enums, OrderedDict, ...) become their plain base value.
-        for base in (str, int, float, dict, list):
+    if isinstance(value, (str, int, float, dict, list, bytes)) and not isinstance(value, bool):
+        # Subclasses (enums, OrderedDict, a Blob, ...) become their plain base value.
+        for base in (str, int, float, dict, list, bytes):
             if isinstance(value, base):
                 return copy_value(base(value), path, depth, top_level, limit)
     raise InvalidValueError(

@@ -55,6 +55,8 @@ class _Caller:
 
     def _call(self, kind: str, ref: Any, args: Any) -> Any:
         runtime = self._runtime
+        if runtime.deploy_runs_pending:
+            _run_deploy_runs(runtime)
         if callable(ref) and not isinstance(ref, ConvexFunction) and not isinstance(ref, str) and not _is_reference(ref):
             fn = _inline(kind, ref)
             if args is not None:
@@ -90,6 +92,8 @@ class _Caller:
         from .live import LiveQueries, Subscription
 
         runtime = self._runtime
+        if runtime.deploy_runs_pending:
+            _run_deploy_runs(runtime)
         if callable(ref) and not isinstance(ref, ConvexFunction) and not isinstance(ref, str) and not _is_reference(ref):
             if args is not None:
                 raise TypeError("An inline query takes only ctx; pass arguments by closing over them.")
@@ -107,6 +111,8 @@ class _Caller:
         """
         from .fetch import fetch
 
+        if self._runtime.deploy_runs_pending:
+            _run_deploy_runs(self._runtime)
         emulator = self._emulator if self._emulator is not None else self
         return fetch(emulator._http, self._runtime.storage, path, method=method, headers=headers, body=body,
                      identity=self._identity, decode_identity=_identity_from_header)
@@ -125,6 +131,13 @@ def _identity_from_header(header: str | None) -> dict[str, Any] | None:
         return identity_from_header(header)
     except TokenError:
         return None
+
+
+def _run_deploy_runs(runtime: Any) -> None:
+    """Run what falls due at the deploy instant (interval crons' first runs), once, before the first
+    call: on Convex they run as the deployment starts, before any client's call reaches it."""
+    runtime.deploy_runs_pending = False
+    runtime.scheduler.run_due(runtime.clock.now)
 
 
 def _is_reference(value: Any) -> bool:
@@ -179,6 +192,7 @@ class ConvexEmulator(_Caller):
             definition = app_definition(find_convex_dir(app))
             if definition is not None and definition.uses:
                 self._component_tree().install(definition)
+        self._runtime.deploy_runs_pending = True  # see _run_deploy_runs
         # Not _Caller.__init__: the emulator must not refer to itself, so that dropping the
         # last reference frees it (and its documents) at once instead of at the next full GC.
         self._identity = None
@@ -257,6 +271,7 @@ class ConvexEmulator(_Caller):
         target = to_ms(ts, what="advance_to")
         if target < self.clock.now:
             raise ValueError(f"advance_to() cannot move time backwards (now {self.clock.now}, asked {target})")
+        self._runtime.deploy_runs_pending = False  # they run first, in time order
         self._scheduler.run_due(target)
         self.clock.set(target)
 
@@ -268,6 +283,7 @@ class ConvexEmulator(_Caller):
         Crons due on the way run too, but do not keep it going. Raises
         `RunawaySchedulingError` when jobs keep scheduling jobs past `max_iterations` generations.
         """
+        self._runtime.deploy_runs_pending = False  # they run first, in time order
         return self._scheduler.finish_all(max_iterations)
 
     def finish_in_progress_scheduled_functions(self) -> int:
@@ -277,6 +293,7 @@ class ConvexEmulator(_Caller):
         still be running after `advance`; this moves the clock through its timers (running
         whatever else falls due on the way) until every one has ended.
         """
+        self._runtime.deploy_runs_pending = False  # they run first, in time order
         return self._scheduler.finish_in_progress()
 
     def close(self) -> None:

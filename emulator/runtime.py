@@ -34,6 +34,7 @@ from convex_py.errors import (
 )
 
 from ._driver import drive
+from ._ready import Ready
 from ._transaction import Transaction, check_deadline, deadline_after
 from .app import App
 from .context import ActionCtx, MutationCtx, QueryCtx
@@ -147,6 +148,7 @@ class Runtime:
         self.limits = limits
         self.lock = threading.RLock()
         self.scheduler: Any = None  # set by the emulator: makes ctx.scheduler objects
+        self.deploy_runs_pending = False  # the emulator's: what is due at deploy has not run yet
         self.runtime_crons: Any = None  # set by the emulator: serves convex_py.crons.Crons
         self.storage: Any = None  # set by the emulator: the FileStorage behind ctx.storage
         self.live: Any = None  # emulator.live.LiveQueries, made by the first subscription
@@ -203,6 +205,8 @@ class Runtime:
         return _validated(validator, copied, path, ArgumentValidationError)
 
     def check_result(self, path: str, fn: ConvexFunction, result: Any) -> Any:
+        if result.__class__ is Ready:  # `return ctx.db.insert(...)` unawaited: JavaScript returns the promise's value
+            result = result.value
         if path == INLINE_PATH:
             return result
         if type(result) is dict:
@@ -216,6 +220,11 @@ class Runtime:
         try:
             copied, size = copy_value(result)
         except InvalidValueError as exc:
+            if inspect.iscoroutine(result):
+                result.close()
+                raise ReturnsValidationError(
+                    f"ReturnsValidationError: `{path}` returned a coroutine: `await` it (return await ...)",
+                    value=result) from None
             raise ReturnsValidationError(f"ReturnsValidationError: the return value of `{path}`: {exc}", value=result) from None
         if size > self.limits.max_return_bytes:
             raise LimitExceededError(

@@ -16,6 +16,7 @@ import itertools
 import uuid as uuid_module
 from typing import TYPE_CHECKING, Any
 
+from convex_py._http import Blob
 from convex_py._values import Id, as_id, decode_id
 from convex_py.errors import InvalidIdError, StorageError, StorageNotFoundError
 
@@ -310,13 +311,20 @@ class StorageActionWriter(StorageWriter):
     __slots__ = ()
 
     def store(self, data: Any, content_type: str | None = None, *, sha256: str | None = None) -> Any:
-        """Store bytes as a new file; returns its `Id("_storage")`. `sha256` (base64) checks the bytes."""
+        """Store bytes as a new file; returns its `Id("_storage")`. `sha256` (base64) checks the bytes.
+        A `Blob` (`await request.blob()`) gives its own type unless `content_type` is passed."""
+        if content_type is None and isinstance(data, Blob) and data.type:
+            content_type = data.type
         return self._ret(self._files.add(data, content_type, sha256))
 
     def get(self, id: Any) -> Any:
-        """The file's bytes, or None if there is no such file (any more)."""
-        checked = self._files.check_id(id, "get")
-        return self._ret(self._files.bytes_of(checked))
+        """The file as a `Blob` (bytes typed with its `contentType`), or None if there is no such file (any more)."""
+        files = self._files
+        checked = files.check_id(id, "get")
+        data = files.bytes_of(checked)
+        if data is not None:
+            data = Blob(data, (files.row(checked) or {}).get("contentType") or "")
+        return self._ret(data)
 
 
 __all__ = ["FileStorage", "StorageActionWriter", "StorageReader", "StorageWriter", "UploadRefused",

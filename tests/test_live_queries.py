@@ -169,8 +169,8 @@ def test_history_follows_a_cron_as_time_moves() -> None:
     crons.interval("tick", {"minutes": 1}, internal.items.tick)
     t = make(crons)
     sub = t.subscribe(api.items.by_key, {"key": "tick"})
-    t.advance(minutes=3, seconds=30)  # an interval cron first runs at deploy, then every minute
-    assert sub.history == [(T0, []), (T0, [1.0]), (T0 + 60_000, [1.0] * 2), (T0 + 120_000, [1.0] * 3),
+    t.advance(minutes=3, seconds=30)  # an interval cron first runs at deploy (before any call), then every minute
+    assert sub.history == [(T0, [1.0]), (T0 + 60_000, [1.0] * 2), (T0 + 120_000, [1.0] * 3),
                            (T0 + 180_000, [1.0] * 4)]
 
 

@@ -497,3 +497,44 @@ def test_finish_all_also_removes_jobs_whose_seven_days_end_as_it_stops():
     # The first job completed at T0: its 7 days end now, so it is gone without another advance.
     assert [(job["scheduledTime"], job["completedTime"]) for job in t.scheduled_functions()] == [
         (T0 + 7 * DAY, T0 + 7 * DAY)]
+
+
+# --- Handlers as JavaScript writes them (found porting public apps: tests/ported_apps) --------------
+
+
+@query
+async def count_all(ctx):
+    # TS: export const countAll = query({ args: {}, handler: async (ctx) => (await ctx.db.query("m").collect()).length });
+    return len(await ctx.db.query("m").collect())
+
+
+@internal_action(args={})
+async def no_op():
+    # TS: export const noOp = internalAction({ args: {}, handler: async () => {} });
+    return None
+
+
+@mutation(args={"body": v.string()})
+async def add_unawaited(ctx, args):
+    # TS: return ctx.db.insert("m", { body: args.body });   (an async handler returning the promise)
+    return ctx.db.insert("m", {"body": args["body"]})
+
+
+async def _helper(ctx):
+    return 1
+
+
+@mutation
+async def returns_coroutine(ctx, args):
+    return _helper(ctx)
+
+
+def test_handlers_taking_ctx_alone_or_nothing_and_returning_an_unawaited_ctx_call():
+    t = make({"m": {"count_all": count_all, "no_op": no_op, "add_unawaited": add_unawaited,
+                    "returns_coroutine": returns_coroutine}})
+    message_id = t.mutation("m:add_unawaited", {"body": "hi"})
+    assert t.run(lambda ctx: ctx.db.get(message_id))["body"] == "hi"
+    assert t.query("m:count_all") == 1
+    assert t.action("m:no_op") is None
+    with pytest.raises(Exception, match=r"`m:returns_coroutine` returned a coroutine: `await` it"):
+        t.mutation("m:returns_coroutine")

@@ -39,6 +39,10 @@ def calls(t: ConvexEmulator) -> list[tuple[str, float, float, bool]]:
 def test_retries_at_the_exact_backoff_times_with_two_at_a_time() -> None:
     for t in emulator(outage_ms=1300):
         ids = t.mutation(api.forecasts.request, {"cities": ["paris", "oslo", "rome"]})
+        # Nothing has started before the pool's scheduled work runs (Convex's example test: "pending")
+        assert [t.query(api.forecasts.status, {"id": i}) for i in ids] == [
+            {"state": "pending", "previousAttempts": 0}] * 3
+        t.advance(0)
         assert [t.query(api.forecasts.status, {"id": i}) for i in ids] == [
             {"state": "running", "previousAttempts": 0}, {"state": "running", "previousAttempts": 0},
             {"state": "pending", "previousAttempts": 0},
@@ -87,6 +91,8 @@ def test_canceling_pending_work_calls_back_canceled_and_it_never_runs() -> None:
 def test_a_batch_shares_its_options_and_a_non_retryable_error_ends_the_work_at_once() -> None:
     for t in emulator(outage_ms=1300):
         ids = t.mutation(api.forecasts.request_batch, {"cities": ["paris", "atlantis", "oslo"]})
+        assert t.query(api.forecasts.statuses, {"ids": ids}) == [{"state": "pending", "previousAttempts": 0}] * 3
+        t.advance(0)
         assert t.query(api.forecasts.statuses, {"ids": ids}) == [
             {"state": "running", "previousAttempts": 0}, {"state": "running", "previousAttempts": 0},
             {"state": "pending", "previousAttempts": 0},

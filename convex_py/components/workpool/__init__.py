@@ -21,7 +21,7 @@ import time
 from datetime import datetime
 from typing import Any
 
-from convex_py import create_function_handle, get_function_name, v
+from convex_py import create_function_handle, get_function_name, internal_mutation, v
 from convex_py._components import ComponentReference, is_handle
 
 from .component.convex_config import workpool
@@ -48,6 +48,10 @@ def on_complete_args(context: Any = None) -> dict[str, Any]:
 
 
 vOnCompleteArgs = on_complete_args
+
+work_id_validator = v.string()
+"""A work id in `args`, `returns` or a schema (the workpool's `vWorkId`)."""
+vWorkId = work_id_validator
 
 
 def _snake(options: dict[str, Any] | None, names: dict[str, str], what: str) -> dict[str, Any]:
@@ -197,7 +201,24 @@ class Workpool:
         """The status of each work id, in order (see `status`)."""
         return ctx.run_query(self.component.lib.status_batch, {"ids": list(work_ids)})
 
+    def define_on_complete(self, options: dict[str, Any] | None = None, *, context: Any = None,
+                           handler: Any = None) -> Any:
+        """An `onComplete` mutation taking `{workId, context, result}` (the workpool's `defineOnComplete`):
+        `define_on_complete({"context": v.number(), "handler": fn})`, or a decorator with `context=`."""
+        given = dict(options or {})
+        unknown = set(given) - {"context", "handler"}
+        if unknown:
+            raise TypeError(f"define_on_complete: unknown options {sorted(unknown)} (known: context, handler)")
+        context = given.get("context", context)
+        handler = given.get("handler", handler)
+
+        def define(fn: Any) -> Any:
+            return internal_mutation(args=on_complete_args(context))(fn)
+
+        return define if handler is None else define(handler)
+
     enqueueAction = enqueue_action
+    defineOnComplete = define_on_complete
     enqueueMutation = enqueue_mutation
     enqueueQuery = enqueue_query
     enqueueActionBatch = enqueue_action_batch
@@ -208,4 +229,4 @@ class Workpool:
 
 
 __all__ = ["DEFAULT_RETRY_BEHAVIOR", "NonRetryableError", "Workpool", "isNonRetryableError", "is_non_retryable_error",
-           "on_complete_args", "result_validator", "vOnCompleteArgs", "workpool"]
+           "on_complete_args", "result_validator", "vOnCompleteArgs", "vWorkId", "work_id_validator", "workpool"]

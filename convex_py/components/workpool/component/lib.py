@@ -48,9 +48,9 @@ def kick(ctx: Any, config: dict[str, Any] | None = None) -> None:
     running = len(ctx.db.query("work").with_index("state", lambda q: q.eq("state", "running")).collect())
     due = ctx.db.query("work").with_index("state", lambda q: q.eq("state", "pending").lte("runAt", now))
     for work in due.take(max(0, limit - running)):
-        ctx.db.patch(work["_id"], {"state": "running"})
         worker = internal.worker.run_action if work["fnType"] == "action" else internal.worker.run_mutation
-        ctx.scheduler.run_after(0, worker, {"workId": work["_id"]})
+        job_id = ctx.scheduler.run_after(0, worker, {"workId": work["_id"]})
+        ctx.db.patch(work["_id"], {"state": "running", "worker": job_id})
     later = ctx.db.query("work").with_index("state", lambda q: q.eq("state", "pending").gt("runAt", now)).first()
     wake = ctx.db.query("loop").first()
     if later is None or (wake is not None and wake["at"] <= later["runAt"]):
@@ -136,26 +136,38 @@ def complete(ctx, args):
     kick(ctx)
 
 
+def _not_started(ctx: Any, work: dict[str, Any]) -> bool:
+    """Pending, or handed to a worker job that has not started yet: Convex's workpool still has it
+    in `pendingStart` until its main loop (a scheduled function) takes it."""
+    if work["state"] == "pending":
+        return True
+    job = ctx.db.system.get(work["worker"]) if "worker" in work else None
+    return job is not None and job["state"]["kind"] == "pending"
+
+
+def _cancel(ctx: Any, work: dict[str, Any]) -> None:
+    if _not_started(ctx, work):
+        if work["state"] == "running":
+            ctx.scheduler.cancel(work["worker"])
+        finish(ctx, work, {"kind": "canceled"})
+    else:  # running: it ends, but is not retried
+        ctx.db.patch(work["_id"], {"canceled": True})
+
+
 @mutation(args={"id": v.string(), "config": v.optional(config_args)})
 def cancel(ctx, args):
     work_id = ctx.db.normalize_id("work", args["id"])
     work = None if work_id is None else ctx.db.get(work_id)
     if work is None:
         return
-    if work["state"] == "pending":
-        finish(ctx, work, {"kind": "canceled"})
-    else:  # running: it ends, but is not retried
-        ctx.db.patch(work["_id"], {"canceled": True})
+    _cancel(ctx, work)
     kick(ctx, args.get("config"))
 
 
 @mutation(args={"config": v.optional(config_args)})
 def cancel_all(ctx, args):
     for work in ctx.db.query("work").collect():
-        if work["state"] == "pending":
-            finish(ctx, work, {"kind": "canceled"})
-        else:
-            ctx.db.patch(work["_id"], {"canceled": True})
+        _cancel(ctx, work)
     kick(ctx, args.get("config"))
 
 
@@ -164,7 +176,7 @@ def _status(ctx: Any, work_id: str) -> dict[str, Any]:
     work = None if found is None else ctx.db.get(found)
     if work is None:
         return {"state": "finished"}
-    return {"state": work["state"], "previousAttempts": work["attempts"]}
+    return {"state": "pending" if _not_started(ctx, work) else "running", "previousAttempts": work["attempts"]}
 
 
 @query(args={"id": v.string()})

@@ -14,6 +14,7 @@ schema = define_schema(
                 "attempts": v.number(),  # attempts already made
                 "state": v.union(v.literal("pending"), v.literal("running")),
                 "canceled": v.optional(v.boolean()),
+                "worker": v.optional(v.string()),  # the scheduled job that runs it (state "running")
                 "retryBehavior": v.optional(
                     v.object({"maxAttempts": v.number(), "initialBackoffMs": v.number(), "base": v.number()})
                 ),

@@ -1,0 +1,10 @@
+from convex_py import define_schema, define_table, v
+
+schema = define_schema({
+    "messages": define_table({
+        "author": v.string(),
+        "body": v.string(),
+    }).search_index("search_body", {
+        "searchField": "body",
+    }),
+})
