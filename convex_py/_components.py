@@ -73,6 +73,9 @@ class ComponentDefinition(_Installs):
         super().__init__()
         self.name = _check_name(name, "define_component(name)")
         self.folder = folder
+        # Other names `components.<name>` reaches it by when installed under its own name (a shipped
+        # component answers to its npm package's name too: `rate_limiter` and `rateLimiter`).
+        self.aliases: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return f"<component {self.name} in {self.folder}>"

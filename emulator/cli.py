@@ -233,13 +233,14 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
     from .server import DevServer, startup_line
 
-    from .env_vars import built_ins
-
     if args.static is not None and not os.path.isdir(args.static):
         raise CliError(f"--static {args.static}: not a folder")
+    for option, port in (("--port", args.port), ("--site-port", args.site_port)):
+        if port is not None and not 0 <= port <= 65535:
+            raise CliError(f"{option} {port}: expected a port number from 0 (pick a free one) to 65535")
+    if args.site_port is None and args.port == 65535:
+        raise CliError("--port 65535 leaves no port for HTTP actions (--port + 1): give --site-port too")
     emulator = _load(args.app, env_file=args.env_file)
-    if args.port:  # the deployment's own URLs, as Convex gives every deployment
-        emulator._runtime.env.update(built_ins(args.port, host=args.host))
     try:
         server = DevServer(emulator, args.host, args.port, db=args.db, jwks=args.jwks,
                            auth_issuer=args.auth_issuer, auth_audience=args.auth_audience, site_port=args.site_port,
@@ -251,6 +252,9 @@ def cmd_dev(args: argparse.Namespace) -> int:
     except BaseException:
         emulator.close()
         raise
+    # The deployment's own URLs, as Convex gives every deployment: the ports bound (--port 0 picks
+    # them, --site-port moves HTTP actions off --port + 1).
+    emulator._runtime.env.update({"CONVEX_CLOUD_URL": server.url, "CONVEX_SITE_URL": server.site_url})
     # Functions' logging calls at every level reach their log lines (Convex keeps console.debug too);
     # the HTTP stack's own chatter stays out.
     logging.getLogger().setLevel(logging.DEBUG)

@@ -224,3 +224,12 @@ def test_dev_port_in_use_is_a_user_error() -> None:
         taken.listen()
         port = taken.getsockname()[1]
         assert_user_error(convex_py("dev", ORDERS, "--port", str(port)), f"cannot listen on 127.0.0.1:{port}")
+
+
+@pytest.mark.parametrize("options, fragment", [
+    (["--port", "99999"], "--port 99999: expected a port number from 0 (pick a free one) to 65535"),
+    (["--port", "0", "--site-port", "-1"], "--site-port -1: expected a port number from 0"),
+    (["--port", "65535"], "--port 65535 leaves no port for HTTP actions (--port + 1): give --site-port too"),
+])
+def test_dev_port_out_of_range_is_a_user_error(options: list[str], fragment: str) -> None:
+    assert_user_error(convex_py("dev", ORDERS, *options), fragment)

@@ -862,13 +862,10 @@ def test_a_year_through_a_daily_cron_makes_365_runs(deploy):
 def test_seven_days_through_a_minute_cron_makes_10080_runs(deploy):
     t = deploy(lambda c: c.cron("m", "* * * * *", internal.jobs.tick))
     t.limits.max_documents_read = 10**9
-    started = time.perf_counter()
-    t.advance(days=7)
-    elapsed = time.perf_counter() - started
+    t.advance(days=7)  # its speed is bench/bench_crons.py's figure
     runs = t.cron_runs("m")
     assert len(runs) == 10_080
     assert runs[-1]["scheduledTime"] == ms("2030-01-08T00:00:00Z")
-    assert elapsed < 10  # generous: the benchmark target is 1 s
 
 
 # --- the fixture app: every schedule kind, recorded in a table -----------------------------

@@ -321,6 +321,5 @@ def test_a_slow_client_does_not_block_others(server, client):
     host, port = server.address
     with socket.create_connection((host, port)) as slow:
         slow.sendall(b"POST /api/query HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"pa")  # and then nothing
-        started = time.time()
+        # A server that waited for the slow body would never answer: the client's timeout fails the test.
         assert client.query("m:counts") == []
-        assert time.time() - started < 2

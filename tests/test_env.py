@@ -242,6 +242,8 @@ def test_run_and_dev_read_an_env_file(tmp_path: Path) -> None:
             body = json.loads(response.read())
         assert body["status"] == "success"
         assert body["value"]["key"] == "abc123" and body["value"]["quoted"] == "two\nlines"
+        site = line.split("HTTP actions at ", 1)[1].split()[0].rstrip(".")
+        assert site != "http://127.0.0.1:3211" and body["value"]["site"] == site  # the port --port 0 picked
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=20)
     finally:

@@ -151,3 +151,36 @@ def test_calculate_rate_limit_as_convex() -> None:
     assert calculate_rate_limit(None, window, 2500, 7) == {
         "value": -2, "ts": 2000, "retryAfter": 500, "windowStart": 0,
     }
+
+
+camel_limiter = RateLimiter(components.rateLimiter, {
+    "sendMessage": {"kind": "token bucket", "rate": 10, "period": MINUTE, "capacity": 3},
+})
+
+
+@internal_mutation
+def send_camel(ctx, args):
+    return camel_limiter.limit(ctx, "sendMessage", key="ada")
+
+
+def test_components_rate_limiter_in_camel_case_reaches_the_same_component() -> None:
+    # TS: app.use(rateLimiter); new RateLimiter(components.rateLimiter, {...})
+    from convex_py.components.rate_limiter import rateLimiter
+
+    emulator = ConvexEmulator(modules={"m": {"send": send, "send_camel": send_camel}}, start_time=T0)
+    emulator.register_component("rate_limiter", rateLimiter)
+    with wall_clock_follows(emulator):
+        assert [emulator.mutation(internal.m.send_camel) for _ in range(2)] == [{"ok": True}] * 2
+        assert emulator.mutation(internal.m.send, {"user": "ada"}) == {"ok": True}  # the same bucket: 3 taken
+        assert emulator.mutation(internal.m.send_camel) == {"ok": False, "retryAfter": 6000.0}
+        row = emulator.query(components.rateLimiter.lib.get_value, {
+            "name": "sendMessage", "key": "ada", "config": camel_limiter.limits["sendMessage"],
+        })
+    assert row["value"] == 0
+
+
+def test_a_component_installed_under_another_name_has_no_camel_case_alias() -> None:
+    emulator = ConvexEmulator(modules={"m": {"send_camel": send_camel}}, start_time=T0)
+    emulator.register_component("limits", rate_limiter)
+    with pytest.raises(Exception, match='Component "rateLimiter" is not installed in this app'):
+        emulator.mutation(internal.m.send_camel)

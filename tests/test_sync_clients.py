@@ -126,7 +126,7 @@ def test_a_new_identity_reruns_the_queries(server, connect) -> None:
 def test_a_client_reconnects_after_the_server_restarts_with_db(tmp_path, connect) -> None:
     db = str(tmp_path / "chat.db")
     first = DevServer(ConvexEmulator(CHAT), port=0, tick_seconds=0.01, db=db).start()
-    port = first.address[1]
+    port, site_port = first.address[1], first.site_address[1]
     client = connect(first.url)
     try:
         client.subscribe("list", "messages:list", {"channel": "general"})
@@ -135,7 +135,8 @@ def test_a_client_reconnects_after_the_server_restarts_with_db(tmp_path, connect
         assert _changes(client, "list", 2) == [[], [HI]]
     finally:
         first.stop()
-    second = DevServer(ConvexEmulator(CHAT), port=port, tick_seconds=0.01, db=db).start()
+    # Both ports of the first run: port + 1, the default site port, may be any other socket's.
+    second = DevServer(ConvexEmulator(CHAT), port=port, site_port=site_port, tick_seconds=0.01, db=db).start()
     try:
         assert "value" in client.call("mutation", "messages:send", _message(THERE), timeout=60)
         # The restarted server has the data written before: the reconnected subscription goes on from it.

@@ -149,6 +149,9 @@ class Components:
             raise ComponentError(f"Component {path!r}: {exc}") from None
         parent.children[name] = node
         self.registry[path] = node
+        if definition is not None and name == definition.name:
+            for alias in definition.aliases:
+                parent.aliases.setdefault(alias, name)  # an installed child of that name comes first
         if definition is not None:
             self.install(definition, node)
         return node

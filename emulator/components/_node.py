@@ -55,6 +55,7 @@ class ComponentNode:
         self.runtime = runtime
         self.parent = parent
         self.children: dict[str, ComponentNode] = {}
+        self.aliases: dict[str, str] = {}  # another name of a child -> its installed name
         self.registry = registry  # every node of the deployment, by path
         self._homes: dict[str, JobHome | None] = {}
         self.crons: Any = None  # its crons.py jobs (a CronRunner); the app's are the emulator's own
@@ -71,6 +72,8 @@ class ComponentNode:
         if isinstance(ref, ComponentReference):
             name = ref._component
             child = self.children.get(name)
+            if child is None and name in self.aliases:
+                child = self.children.get(self.aliases[name])
             if child is None:
                 where = f"component '{self.path}'" if self.path else "this app"
                 installed = ", ".join(sorted(self.children)) or "none"

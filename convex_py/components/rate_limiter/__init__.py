@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._shared import DAY, HOUR, MINUTE, SECOND, WEEK, calculate_rate_limit
-from .component.convex_config import rate_limiter
+from .component.convex_config import rateLimiter, rate_limiter
 
 _OPTIONS = ("key", "count", "reserve", "throws", "config")
 
@@ -85,4 +85,4 @@ class RateLimiter:
     getValue = get_value
 
 
-__all__ = ["DAY", "HOUR", "MINUTE", "RateLimiter", "SECOND", "WEEK", "calculate_rate_limit", "rate_limiter"]
+__all__ = ["DAY", "HOUR", "MINUTE", "RateLimiter", "SECOND", "WEEK", "calculate_rate_limit", "rateLimiter", "rate_limiter"]
