@@ -34,7 +34,8 @@ class _DriveLoop(asyncio.SelectorEventLoop):
             pass
 
 
-def _new_loop() -> asyncio.AbstractEventLoop:
+def new_quiet_loop() -> asyncio.AbstractEventLoop:
+    """A loop that closes itself when its thread lets go of it (no ResourceWarning, no leaked fds)."""
     return _DriveLoop()
 
 
@@ -45,9 +46,9 @@ def drive(coro: Coroutine[Any, Any, Any], what: str) -> Any:
     if loop is None or loop._thread_id is not None or loop._closed:  # type: ignore[attr-defined]
         # (No loop yet, or it is running, or closed: `is_running()`/`is_closed()`, read directly.)
         if loop is None or loop.is_closed():
-            loop = _local.loop = _new_loop()
+            loop = _local.loop = new_quiet_loop()
         else:  # a handler run by a task of the loop (a nested call inside asyncio.gather)
-            loop = _new_loop()
+            loop = new_quiet_loop()
             temporary = True
     outer = _get_running_loop()
     _set_running_loop(loop)

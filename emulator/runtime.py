@@ -33,7 +33,7 @@ from convex_py.errors import (
     ValidationError,
 )
 
-from ._driver import drive
+from ._driver import drive, new_quiet_loop
 from ._ready import Ready
 from ._transaction import Transaction, check_deadline, deadline_after
 from .app import App
@@ -88,8 +88,7 @@ def run_coroutine(coro: Coroutine[Any, Any, Any]) -> Any:
     except RuntimeError:
         loop = getattr(_loops, "loop", None)
         if loop is None or loop.is_closed():
-            loop = asyncio.new_event_loop()
-            _loops.loop = loop
+            loop = _loops.loop = new_quiet_loop()
         return loop.run_until_complete(coro)
     # Called from inside a running loop (e.g. an async test): use a helper thread, in a copy of
     # this context (the component running, the deployment's variables, log routing).
