@@ -17,6 +17,7 @@ from .clock import Clock, to_ms
 from convex_py._values import clone
 from .limits import Limits
 from .runtime import INLINE_PATH, Runtime, make_identity
+from ._tokens import TokenError, identity_from_header
 from .crons import CronRunner
 from .env_vars import built_ins, check_variable, checked
 from .runtime_crons import RuntimeCronRunner
@@ -94,13 +95,9 @@ class _Caller:
 def _identity_from_header(header: str | None) -> dict[str, Any] | None:
     """The identity in an `Authorization: Bearer <JWT>` header, decoded as the dev server does; an
     HTTP action still runs, without identity, when the header is missing or not a Convex token."""
-    if not header:
-        return None
-    from .server import identity_from_token
-
     try:
-        return identity_from_token(header)
-    except Exception:
+        return identity_from_header(header)
+    except TokenError:
         return None
 
 

@@ -9,19 +9,14 @@ the configured ones. Every failure is a RequestError 401, never a crash.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from typing import Any
 
 from convex_py.errors import ConvexPyError
 
-from ..runtime import make_identity
+from .._tokens import TokenError, identity_from_header
 from .errors import RequestError
 
-_PROFILE_CLAIMS = ("name", "given_name", "family_name", "nickname", "preferred_username", "profile_url",
-                   "picture_url", "email", "email_verified", "gender", "birthday", "timezone", "language",
-                   "phone_number", "phone_number_verified", "address", "updated_at")
 # Which token algorithms a key of each type may verify when the JWK does not declare its own `alg`.
 _ALGORITHMS_BY_KEY_TYPE = {
     "RSA": {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"},
@@ -29,7 +24,6 @@ _ALGORITHMS_BY_KEY_TYPE = {
     "OKP": {"EdDSA"},
 }
 _ASYMMETRIC = set().union(*_ALGORITHMS_BY_KEY_TYPE.values())
-MAX_TOKEN_BYTES = 16 * 1024
 
 
 def _unauthorized(message: str) -> RequestError:
@@ -97,56 +91,10 @@ class TokenVerifier:
 
 def identity_from_token(header: str | None, verifier: TokenVerifier | None = None) -> dict[str, Any] | None:
     """The identity in a `Bearer <JWT>` header's claims, checked by `verifier` when there is one."""
-    if not header:
-        return None
-    scheme, _, token = header.partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or token.count(".") != 2 or not token.isascii():
-        raise _unauthorized("Authorization must be 'Bearer <JWT>'")
-    if len(token) > MAX_TOKEN_BYTES:
-        raise _unauthorized(f"The JWT is longer than {MAX_TOKEN_BYTES} bytes")
-    if verifier is not None:
-        claims = verifier.claims(token)
-    else:
-        payload = token.split(".")[1]
-        try:
-            claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        except (ValueError, TypeError, binascii.Error, RecursionError):
-            raise _unauthorized("The JWT's payload is not base64url-encoded JSON") from None
-    if not isinstance(claims, dict) or "sub" not in claims or "iss" not in claims:
-        raise _unauthorized("The JWT needs `iss` and `sub` claims")
-    if not all(isinstance(claims[c], str) for c in ("iss", "sub")):
-        raise _unauthorized("The JWT's `iss` and `sub` claims must be strings")
-    identity: dict[str, Any] = {"subject": claims["sub"], "issuer": claims["iss"]}
-    identity["tokenIdentifier"] = f"{identity['issuer']}|{identity['subject']}"
-    for claim in _PROFILE_CLAIMS:
-        if claim in claims:
-            identity[_camel(claim)] = claims[claim]
     try:
-        _check_text(identity)
-    except (UnicodeEncodeError, RecursionError):
-        raise _unauthorized("The JWT's claims are not valid Unicode JSON") from None
-    return make_identity(identity)
-
-
-def _check_text(value: Any, depth: int = 0) -> None:
-    """Claims become Convex values: refuse lone surrogates and absurd nesting."""
-    if depth > 16:
-        raise RecursionError
-    if isinstance(value, str):
-        value.encode("utf-8")
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            _check_text(k, depth + 1)
-            _check_text(v, depth + 1)
-    elif isinstance(value, list):
-        for v in value:
-            _check_text(v, depth + 1)
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
+        return identity_from_header(header, verifier.claims if verifier is not None else None)
+    except TokenError as exc:
+        raise _unauthorized(str(exc)) from None
 
 
 __all__ = ["TokenVerifier", "identity_from_token"]
