@@ -67,38 +67,36 @@ MAX_HEAD_BYTES = 64 * 1024  # a request's line and headers
 
 
 class _CoalescingTransport:
-    """A socket transport whose writes within one turn of the loop reach the socket as one send.
+    """A socket transport that sends a response's head together with the body write that follows it.
 
     uvicorn writes a response's status line and headers, then its body: two sends,
-    two packets, two wake-ups of the client. Here they are joined and sent at the
-    end of the turn (or at once past `limit` bytes, and before closing).
+    two packets, two wake-ups of the client. Here a head is held until the next
+    write and both go out in one send; a head with no body after it (HEAD, 204)
+    goes out at the end of the loop's turn, or before closing.
     """
-
-    limit = 64 * 1024
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         self._transport = transport
         self._loop = loop
-        self._pending: list[bytes] = []
-        self._size = 0
+        self._head: bytes | None = None
 
     def write(self, data: bytes) -> None:
-        if not data:
-            return
-        if not self._pending:
+        head = self._head
+        if head is not None:
+            self._head = None
+            self._transport.write(head + data)
+        elif data.startswith(b"HTTP/1.1 ") and data.endswith(b"\r\n\r\n") and len(data) <= MAX_HEAD_BYTES:
+            self._head = data
             self._loop.call_soon(self._flush)
-        self._pending.append(data)
-        self._size += len(data)
-        if self._size >= self.limit:
-            self._flush()
+        else:
+            self._transport.write(data)
 
     def _flush(self) -> None:
-        if self._pending:
-            data = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
-            self._pending = []
-            self._size = 0
+        head = self._head
+        if head is not None:
+            self._head = None
             if not self._transport.is_closing():
-                self._transport.write(data)
+                self._transport.write(head)
 
     def writelines(self, lines: Any) -> None:
         for data in lines:
@@ -113,11 +111,11 @@ class _CoalescingTransport:
         self._transport.close()
 
     def abort(self) -> None:
-        self._pending = []
+        self._head = None
         self._transport.abort()
 
     def get_write_buffer_size(self) -> int:
-        return self._size + self._transport.get_write_buffer_size()
+        return len(self._head or b"") + self._transport.get_write_buffer_size()
 
     def __getattr__(self, name: str) -> Any:  # is_closing, get_extra_info, pause_reading, set_protocol, ...
         return getattr(self._transport, name)
