@@ -285,8 +285,9 @@ class DevServer:
     max_log_entries = 10_000  # of the emulator's execution and cron-run logs: a server runs for days
 
     def _trim_logs(self) -> None:
+        """Keep the newest `max_log_entries` of each log, trimmed on every tick so memory stays flat."""
         for entries in (self.emulator._scheduler.executions, self.emulator._crons.runs):
-            if len(entries) > 2 * self.max_log_entries:
+            if len(entries) > self.max_log_entries:
                 del entries[:-self.max_log_entries]
 
     async def _tick(self) -> None:
