@@ -300,6 +300,7 @@ class DevServer:
                 self._trim_logs()
                 if self.persistence is not None:
                     self.persistence.save()
+                    self.persistence.kick()  # what scheduled work wrote reaches the disk within a tick
             except Exception as exc:  # a runaway loop in the app must not stop the clock
                 self.log(f"scheduler error: {exc}")
             finally:
