@@ -22,6 +22,7 @@ import base64
 import http.client
 import json
 import math
+import os
 import signal
 import sqlite3
 import struct
@@ -171,6 +172,24 @@ def run(clients: int, seconds: float, mix: str, db: str | None) -> dict[str, Any
     }
 
 
+def fsync_ms(folder: str, samples: int = 20) -> tuple[float, float]:
+    """p50 and p90 of an fsync after a 4 KiB append in `folder`: the floor under a durable commit."""
+    path = Path(folder) / "fsync-probe"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    times = []
+    try:
+        for _ in range(samples):
+            os.write(fd, b"x" * 4096)
+            began = time.perf_counter()
+            os.fsync(fd)
+            times.append((time.perf_counter() - began) * 1000)
+    finally:
+        os.close(fd)
+        path.unlink()
+    times.sort()
+    return percentile(times, 0.5), percentile(times, 0.9)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", default="1,8,32,128", help="client counts, comma-separated")
@@ -189,6 +208,10 @@ def main(argv: list[str]) -> int:
           f"{'errors':>6}  intact")
     ok = True
     with tempfile.TemporaryDirectory() as folder:
+        load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        p50, p90 = fsync_ms(folder)
+        print(f"machine: {os.cpu_count()} CPUs, load average {load}; fsync of a 4 KiB append: "
+              f"p50 {p50:.2f} ms, p90 {p90:.2f} ms")
         for storage in opts.storage.split(","):
             for clients in [int(c) for c in opts.clients.split(",")]:
                 db = str(Path(folder) / f"bench-{clients}.sqlite") if storage == "db" else None

@@ -102,19 +102,23 @@ class CreationOrderKeys:
     """The keys of a `by_creation_time` index: a plain list, appended to in creation order.
 
     `_creationTime` only grows within a deployment, so a new document's key always
-    sorts last and an insert is an append. A delete leaves its key behind (readers
-    skip keys whose document is gone) until half the list is such leftovers, when
-    it is compacted; so every operation is O(1) amortized and a range is found by
+    sorts last and an insert is an append. Deleting the oldest key (the usual case:
+    retention deletes in creation order) blanks it to `()`, which sorts first and
+    holds nothing; readers start after the blanks. Any other delete leaves its key
+    behind (readers skip keys whose document is gone). The list is compacted when
+    blanks or leftovers pass an eighth of it: every operation is O(1) amortized,
+    memory stays within an eighth of the live keys, and a range is found by
     bisection, O(log n). Keys that do arrive out of order (restored documents)
     are inserted in place.
     """
 
-    __slots__ = ("_keys", "_docs", "_dead")
+    __slots__ = ("_keys", "_docs", "_dead", "_head")
 
     def __init__(self, docs: dict[str, dict[str, Any]]) -> None:
         self._keys: list[tuple[Any, ...]] = []
         self._docs = docs
-        self._dead = 0
+        self._dead = 0  # leftover keys of deleted documents, past the blanks
+        self._head = 0  # blanked keys at the front
 
     def __len__(self) -> int:
         """How many keys the list holds, including those of deleted documents."""
@@ -136,17 +140,33 @@ class CreationOrderKeys:
         if keys and keys[-1] == key:
             keys.pop()
             return
-        self._dead += 1
-        if self._dead > 32 and self._dead * 2 > len(keys):
+        head = self._head
+        if head < len(keys) and keys[head] == key:
+            keys[head] = ()
+            head += 1
             docs = self._docs
-            self._keys = [k for k in keys if k[-1] in docs]
-            self._dead = 0
+            while self._dead and head < len(keys) and keys[head][-1] not in docs:  # leftovers now at the front
+                keys[head] = ()
+                head += 1
+                self._dead -= 1
+            self._head = head
+            if head > 32 and head * 8 > len(keys):
+                del keys[:head]
+                self._head = 0
+            return
+        self._dead += 1
+        if self._dead > 32 and self._dead * 8 > len(keys):
+            docs = self._docs
+            self._keys = [k for k in keys[self._head:] if k[-1] in docs]
+            self._dead = self._head = 0
 
     def chunk(self, minimum: Any, maximum: Any, inclusive: tuple[bool, bool], reverse: bool,
               size: int) -> list[tuple[Any, ...]]:
         """Up to `size` keys of the range, from its start (its end when `reverse`)."""
         keys = self._keys
         low = 0 if minimum is None else (bisect_left if inclusive[0] else bisect_right)(keys, minimum)
+        if low < self._head:  # the blanks of deleted keys (a minimum of `()` finds them too)
+            low = self._head
         high = len(keys) if maximum is None else (bisect_right if inclusive[1] else bisect_left)(keys, maximum)
         if reverse:
             part = keys[max(low, high - size):high]

@@ -121,6 +121,26 @@ def test_an_unparsable_request_gets_a_json_400(server):
     assert "Content-Length" in json.loads(body)["message"]
 
 
+@pytest.mark.parametrize(
+    ("head", "detail"),
+    [
+        (b"GET /ver\xffsion HTTP/1.1\r\nHost: x\r\n\r\n", "Invalid char in url path"),
+        (b"POST /api/query HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-Filler-%d: %s\r\n" % (i, b"a" * 1000)
+                                                            for i in range(70)) + b"\r\n",
+         "the request line and headers are longer than 65536 bytes"),
+    ],
+    ids=["non-ascii-target", "head-over-64-kib"],
+)
+def test_a_bad_request_head_gets_a_json_400_naming_it_and_the_connection_closes(server, head, detail):
+    with connect(server) as sock:
+        sock.sendall(head)
+        status, headers, body = read_answer(sock)
+        assert b"".join(iter(lambda: sock.recv(65536), b"")) == b""  # closed: nothing after it is read as a request
+    assert (status, headers["content-type"], headers["connection"]) == (400, "application/json", "close")
+    assert json.loads(body) == {"code": "BadRequest", "message": f"Invalid HTTP request received: {detail}"}
+    assert stored(server) == []  # and the server goes on
+
+
 def test_a_client_that_hangs_up_leaves_no_traceback(server, capfd):
     for _ in range(5):
         sock = connect(server)

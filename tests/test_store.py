@@ -529,6 +529,33 @@ def test_creation_order_survives_deletes_and_rolled_back_deletes(loose: ConvexEm
     assert [d["i"] for d in rest["page"]] == alive[5:]
 
 
+def test_deleting_the_oldest_documents_first_keeps_reads_exact_and_the_index_small(loose: ConvexEmulator) -> None:
+    # Retention deletes in creation order: every read sees exactly the live documents,
+    # also after a rolled-back run of such deletes, and the index does not keep the deleted keys.
+    ids = loose.run(lambda ctx: [ctx.db.insert("things", {"i": i}) for i in range(400)])
+    for start in range(0, 150, 30):
+        loose.run(lambda ctx: [ctx.db.delete(ids[i]) for i in range(start, start + 30)])
+
+    def failing(ctx):
+        for i in range(150, 200):
+            ctx.db.delete(ids[i])
+        raise RuntimeError("roll back")
+
+    with pytest.raises(RuntimeError):
+        loose.run(failing)
+    loose.run(lambda ctx: ctx.db.delete(ids[250]))  # one from the middle too
+    alive = [i for i in range(150, 400) if i != 250]
+    assert [d["i"] for d in all_docs(loose, "things")] == alive
+    desc = loose.query(lambda ctx: ctx.db.query("things").order("desc").collect())
+    assert [d["i"] for d in desc] == alive[::-1]
+    first = loose.query(lambda ctx: ctx.db.query("things").paginate({"numItems": 5, "cursor": None}))
+    assert [d["i"] for d in first["page"]] == [150, 151, 152, 153, 154]
+    rest = loose.query(lambda ctx: ctx.db.query("things").paginate({"numItems": 500, "cursor": first["continueCursor"]}))
+    assert [d["i"] for d in rest["page"]] == alive[5:]
+    keys = loose.store.tables["things"].indexes["by_creation_time"].keys
+    assert len(keys) <= len(alive) + len(alive) // 8 + 33  # at most an eighth (or 33) beyond the live keys
+
+
 def test_rolled_back_inserts_leave_no_trace_in_creation_order(loose: ConvexEmulator) -> None:
     loose.run(lambda ctx: ctx.db.insert("things", {"i": 0}))
 

@@ -3,7 +3,8 @@
 One module per job: `app` (the DevServer: loop, clock, actions), `routes` (the
 HTTP API as a route list), `auth` (bearer tokens), `persistence` (the `--db`
 file), `convex_json` (Convex's JSON encoding), `logs` (function log lines),
-`protocol` (JSON answers for unparsable HTTP), `errors` (bad requests),
+`protocol` (the HTTP parser: JSON answers for unparsable HTTP, one send per
+response), `errors` (bad requests),
 `site` (HTTP actions on the site port), `storage_routes` (upload and download
 URLs), `files_db` (file bytes in the `--db` file), `sync` (Convex's sync protocol
 over WebSocket: live queries for `ConvexClient`).

@@ -29,7 +29,7 @@ from .._emulator import ConvexEmulator
 from . import logs
 from .auth import TokenVerifier
 from .persistence import Persistence
-from .protocol import JsonH11Protocol
+from .protocol import MAX_HEAD_BYTES, PROTOCOL
 from .routes import _Guard as _guard
 from .routes import build_app, routes
 from .site import SiteApp
@@ -143,9 +143,9 @@ class DevServer:
         self.routes = routes(self) + storage_routes(self)
         self.app = build_app(self.routes)
         config = uvicorn.Config(
-            ByPort(self.app, _guard(SiteApp(self)), self.site_address[1]), http=JsonH11Protocol, lifespan="off", log_config=None, access_log=False,
+            ByPort(self.app, _guard(SiteApp(self)), self.site_address[1]), http=PROTOCOL, lifespan="off", log_config=None, access_log=False,
             server_header=False, date_header=False, proxy_headers=False, timeout_keep_alive=30,
-            timeout_graceful_shutdown=2, h11_max_incomplete_event_size=64 * 1024,
+            timeout_graceful_shutdown=2, h11_max_incomplete_event_size=MAX_HEAD_BYTES,
         )
         self.uvicorn = uvicorn.Server(config)
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -301,6 +301,7 @@ class DevServer:
                 self._advance()
                 if self.persistence is not None:
                     self.persistence.save()
+                    self.persistence.kick()  # what scheduled work wrote reaches the disk within a tick
             except Exception as exc:  # a runaway loop in the app must not stop the clock
                 self.log(f"scheduler error: {exc}")
             finally:

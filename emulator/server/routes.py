@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -23,6 +23,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
 from convex_py.errors import ConvexError, ConvexPyError, InvalidValueError, PersistenceError
 
@@ -45,27 +46,29 @@ def answer(status: int, body: dict[str, Any], headers: dict[str, str] | None = N
     return Response(json.dumps(body), status_code=status, headers=headers, media_type="application/json")
 
 
-async def read_json(request: Request) -> tuple[dict[str, Any], bool]:
+async def read_json(receive: Receive, content_length: bytes | None) -> tuple[dict[str, Any], bool]:
     """The body as a JSON object, and whether its text escapes a surrogate (then strings need checking)."""
-    length = request.headers.get("content-length")
-    too_large = length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES
+    too_large = content_length is not None and content_length.isdigit() and int(content_length) > MAX_BODY_BYTES
     chunks: list[bytes] = []
     size = 0
-    if not too_large:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > MAX_BODY_BYTES:
-                too_large = True
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
+        more = message.get("more_body", False)
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            too_large = True
+        if too_large:
+            if size > 4 * MAX_BODY_BYTES:  # drained enough for the client to read the answer instead of a reset
                 break
+        else:
             chunks.append(chunk)
     if too_large:
-        # Drain (up to 4x the limit) so the client gets to read the answer instead of a reset.
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > 4 * MAX_BODY_BYTES:
-                break
         raise RequestError(413, "RequestTooLarge", f"The request body is larger than {MAX_BODY_BYTES} bytes")
-    raw = b"".join(chunks)
+    raw = chunks[0] if len(chunks) == 1 else b"".join(chunks)
     try:
         body = json.loads(raw)
     except UnicodeDecodeError:
@@ -93,7 +96,7 @@ def _arguments(body: dict[str, Any], check_text: bool) -> Any:
         raise RequestError(400, "BadConvexValue", f"Invalid arguments: {exc}") from None
 
 
-def _function_error(exc: BaseException, python_client: bool, log_lines: list[str]) -> Response:
+def _function_error(exc: BaseException, python_client: bool, log_lines: list[str]) -> tuple[int, dict[str, Any]]:
     status = 200 if python_client else UDF_FAILED
     if isinstance(exc, ConvexError):
         body: dict[str, Any] = {"status": "error", "errorMessage": error_text(exc), "logLines": log_lines}
@@ -101,9 +104,43 @@ def _function_error(exc: BaseException, python_client: bool, log_lines: list[str
             body["errorData"] = convex_json.encode(exc.data)
         except InvalidValueError:
             body["errorMessage"] = f"{error_text(exc)} (its data is not a Convex value)"
-        return answer(status, body)
+        return status, body
     message = str(exc) if isinstance(exc, ConvexPyError) else error_text(exc)
-    return answer(status, {"status": "error", "errorMessage": message, "logLines": log_lines})
+    return status, {"status": "error", "errorMessage": message, "logLines": log_lines}
+
+
+async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
+    """A JSON answer as two ASGI messages (the hot path: no Response object)."""
+    data = json.dumps(body).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(data))]})
+    await send({"type": "http.response.body", "body": data})
+
+
+class _FunctionEndpoint:
+    """An ASGI endpoint running the function a request names (Starlette passes a non-function endpoint
+    the raw ASGI call: no Request object, no Response object, no per-request exception wrapper)."""
+
+    def __init__(self, api: "Api", kind: str | None, in_url: bool = False) -> None:
+        self.api = api
+        self.kind = kind
+        self.in_url = in_url
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str | None = None
+        if self.in_url:
+            parts = [p for p in scope["path_params"]["path"].split("/") if p]
+            if len(parts) < 2:
+                await _send_json(send, 404, {"code": "NotFound", "message": f"No route for POST {scope['path']}: "
+                                             "use /api/run/<module>/<function>"})
+                return
+            path = "/".join(parts[:-1]) + ":" + parts[-1]
+        status, body = await self.api.call(scope, receive, self.kind, path)
+        if body is None:
+            await send({"type": "http.response.start", "status": status, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+        else:
+            await _send_json(send, status, body)
 
 
 class Api:
@@ -112,28 +149,27 @@ class Api:
     def __init__(self, server: Any) -> None:
         self.server = server
 
-    def for_kind(self, kind: str | None) -> Callable[[Request], Awaitable[Response]]:
-        async def endpoint(request: Request) -> Response:
-            return await self.call(request, kind, None)
-
-        return endpoint
-
-    async def run(self, request: Request) -> Response:
-        parts = [p for p in request.path_params["path"].split("/") if p]
-        if len(parts) < 2:
-            return answer(404, {"code": "NotFound", "message": f"No route for POST {request.url.path}: "
-                                "use /api/run/<module>/<function>"})
-        return await self.call(request, None, "/".join(parts[:-1]) + ":" + parts[-1])
-
     async def version(self, request: Request) -> Response:
         return answer(200, {"status": "ok", "server": "convex-py"})
 
-    async def call(self, request: Request, kind: str | None, path: str | None) -> Response:
-        python_client = request.headers.get("convex-client", "").startswith("python")
+    async def call(self, scope: Scope, receive: Receive, kind: str | None,
+                   path: str | None) -> tuple[int, dict[str, Any] | None]:
+        """Run the function a request names: (status, JSON body), or (400, None) when the client left."""
+        content_length = authorization = None
+        python_client = False
+        client = None
+        for name, value in scope["headers"]:  # the first of each, as Starlette's Headers.get
+            if name == b"content-length" and content_length is None:
+                content_length = value
+            elif name == b"authorization" and authorization is None:
+                authorization = value.decode("latin-1")
+            elif name == b"convex-client" and client is None:
+                client = value
+                python_client = value.startswith(b"python")
         sink = logs.RequestLogs()
         token = logs.use(sink)
         try:
-            body, check_text = await read_json(request)
+            body, check_text = await read_json(receive, content_length)
             if path is None:
                 path = body.get("path")
             if not isinstance(path, str) or not path:
@@ -141,15 +177,15 @@ class Api:
             if check_text and not path.isascii():
                 raise RequestError(400, "BadJsonBody", "The function `path` must be ASCII text")
             args = _arguments(body, check_text)
-            identity = identity_from_token(request.headers.get("authorization"), self.server.verifier)
+            identity = identity_from_token(authorization, self.server.verifier)
             result = await self.server.call(kind, path, args, identity)
-            return answer(200, {"status": "success", "value": convex_json.encode(result), "logLines": sink.lines})
+            return 200, {"status": "success", "value": convex_json.encode(result), "logLines": sink.lines}
         except RequestError as exc:
-            return answer(exc.status, exc.body())
+            return exc.status, exc.body()
         except ClientDisconnect:
-            return Response(status_code=400)  # nobody is left to read it
+            return 400, None  # nobody is left to read it
         except PersistenceError as exc:  # nothing was applied: safe for the client to retry
-            return answer(500, {"code": "InternalServerError", "message": str(exc)})
+            return 500, {"code": "InternalServerError", "message": str(exc)}
         except Exception as exc:  # the app's error, or a ConvexPyError: the client sees it, the server goes on
             return _function_error(exc, python_client, sink.lines)
         finally:
@@ -162,10 +198,10 @@ def routes(server: Any) -> list[BaseRoute]:
     table: list[BaseRoute] = []
     for kind in ("query", "mutation", "action"):
         for path in (f"/api/{kind}", f"/api/{kind}/"):
-            table.append(Route(path, api.for_kind(kind), methods=["POST"]))
+            table.append(Route(path, _FunctionEndpoint(api, kind), methods=["POST"]))
     table += [
-        Route("/api/function", api.for_kind(None), methods=["POST"]),
-        Route("/api/run/{path:path}", api.run, methods=["POST"]),
+        Route("/api/function", _FunctionEndpoint(api, None), methods=["POST"]),
+        Route("/api/run/{path:path}", _FunctionEndpoint(api, None, in_url=True), methods=["POST"]),
         Route("/", api.version, methods=["GET"]),
         Route("/version", api.version, methods=["GET"]),
         Route("/instance_version", api.version, methods=["GET"]),
