@@ -167,3 +167,19 @@ def test_print_outside_functions_is_untouched_while_the_server_runs(server, caps
     print("plain")
     assert sys.stdout is stdout
     assert capsys.readouterr().out == "plain\n"
+
+
+def test_the_servers_execution_log_keeps_only_its_newest_entries():
+    # A server runs for days and shows no timeline: each log keeps its newest `max_log_entries`.
+    emulator = ConvexEmulator(modules=MODULES)
+    dev = DevServer(emulator, port=0, tick_seconds=0.01)
+    dev.max_log_entries = 3
+    dev.start()
+    try:
+        for n in range(5):
+            call(dev, "mutation", "m:schedule", {"ref": "noisy", "args": {}})
+        wait_for(lambda: job_states(dev) == ["success"] * 5, what="the five jobs")
+        assert len(emulator.timeline()) == 3
+        assert [entry["function"] for entry in emulator.timeline()] == ["m:noisy"] * 3
+    finally:
+        dev.stop()

@@ -219,6 +219,7 @@ class DevServer:
                 loop.add_signal_handler(sig, self._stop_event.set)
         scheduler = self.emulator._scheduler
         scheduler.action_runner = self._start_action
+        self._cap_logs()
         scheduler.log_context = self._function_logs
         logs.install()
         server = self.uvicorn
@@ -291,6 +292,23 @@ class DevServer:
         if self.persistence is not None:
             with self.lock:
                 self.persistence.save()
+
+    max_log_entries = 10_000  # of each execution and cron-run log: a server runs for days, memory stays flat
+
+    def _cap_logs(self) -> None:
+        """Keep only the newest `max_log_entries` of each log (a server shows no timeline)."""
+        emulator = self.emulator
+        logs_ = [emulator._scheduler.executions, emulator._crons.runs]
+        runtime_crons = getattr(emulator._runtime, "runtime_crons", None)
+        if runtime_crons is not None:
+            logs_.append(runtime_crons.runs)
+        tree = emulator._components
+        if tree:
+            logs_ += [node.crons.runs for path, node in tree.registry.items() if path]
+        for log in logs_:
+            log.cap = self.max_log_entries
+            while len(log) > self.max_log_entries:
+                log.popleft()
 
     async def _tick(self) -> None:
         while True:
