@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any, Protocol
 
+from ._validators import concrete_validators
 from .errors import SchemaDefinitionError
 
 __all__ = [
@@ -183,33 +184,17 @@ def define_vector_index(table: TableLike, name: Any, config: Any) -> VectorIndex
 # --- schema time: a whole table, with its name ------------------------------------------------------
 
 
-def _unwrap(validator: Any) -> list[Any]:
-    """The concrete validators a (possibly optional, possibly union) validator may be."""
-    from ._validators import OptionalValidator, UnionValidator
-
-    out, todo = [], [validator]
-    while todo:
-        node = todo.pop()
-        if isinstance(node, OptionalValidator):
-            todo.append(node.inner)
-        elif isinstance(node, UnionValidator):
-            todo.extend(node.members)
-        else:
-            out.append(node)
-    return out
-
-
 def _at_path(validator: Any, parts: list[str]) -> list[Any] | None:
     """What the field at `parts` may hold; None when any value may be there (v.any(), records, models)."""
     from ._validators import AnyValidator, ObjectValidator
 
-    nodes = _unwrap(validator)
+    nodes = concrete_validators(validator)
     for part in parts:
         nxt = []
         for node in nodes:
             if isinstance(node, ObjectValidator):
                 if part in node.fields:
-                    nxt.extend(_unwrap(node.fields[part]))
+                    nxt.extend(concrete_validators(node.fields[part]))
             elif isinstance(node, AnyValidator) or not _is_plain(node):
                 return None
         nodes = nxt
@@ -243,7 +228,7 @@ def _may_be_float_array(validator: Any, field: str) -> bool:
         return True
     for node in nodes:
         if isinstance(node, ArrayValidator):
-            items = _unwrap(node.item)
+            items = concrete_validators(node.item)
             if any(isinstance(i, (NumberValidator, AnyValidator)) for i in items):
                 return True
     return False

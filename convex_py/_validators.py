@@ -894,6 +894,21 @@ def _convert(obj: Any, where: str) -> Validator:
     raise ValidatorError(f"{_short_repr(obj)} given for {where} is not a validator.{hint}")
 
 
+def concrete_validators(validator: Validator) -> list[Validator]:
+    """The validators a value may have to match: `optional` and `union` taken apart, recursively."""
+    out: list[Validator] = []
+    todo = [validator]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, OptionalValidator):
+            todo.append(node.inner)
+        elif isinstance(node, UnionValidator):
+            todo.extend(node.members)
+        else:
+            out.append(node)
+    return out
+
+
 def to_validator(obj: Any) -> Validator:
     """What `args=` / `returns=` accept, as a Validator.
 

@@ -38,7 +38,7 @@ def float_field(validator: Any, path: str) -> bool:
         NumberValidator,
         ObjectValidator,
         OptionalValidator,
-        UnionValidator,
+        concrete_validators,
     )
 
     node = validator
@@ -48,16 +48,7 @@ def float_field(validator: Any, path: str) -> bool:
         if not isinstance(node, ObjectValidator) or part not in node.fields:
             return False
         node = node.fields[part]
-    members = [node]
-    kinds = []
-    while members:
-        member = members.pop()
-        if isinstance(member, OptionalValidator):
-            members.append(member.inner)
-        elif isinstance(member, UnionValidator):
-            members.extend(member.members)
-        else:
-            kinds.append(member)
+    kinds = concrete_validators(node)
     return any(isinstance(k, NumberValidator) for k in kinds) and not any(
         isinstance(k, (Int64Validator, AnyValidator)) for k in kinds
     )
