@@ -31,6 +31,7 @@ from ..scheduler import error_text
 from . import convex_json, logs
 from .auth import identity_from_token
 from .errors import RequestError
+from .site import TooLarge, read_stream
 from .sync import SyncHub
 
 
@@ -48,27 +49,13 @@ def answer(status: int, body: dict[str, Any], headers: dict[str, str] | None = N
 
 async def read_json(receive: Receive, content_length: bytes | None) -> tuple[dict[str, Any], bool]:
     """The body as a JSON object, and whether its text escapes a surrogate (then strings need checking)."""
-    too_large = content_length is not None and content_length.isdigit() and int(content_length) > MAX_BODY_BYTES
-    chunks: list[bytes] = []
-    size = 0
-    more = True
-    while more:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnect()
-        chunk = message.get("body", b"")
-        more = message.get("more_body", False)
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            too_large = True
-        if too_large:
-            if size > 4 * MAX_BODY_BYTES:  # drained enough for the client to read the answer instead of a reset
-                break
-        else:
-            chunks.append(chunk)
-    if too_large:
-        raise RequestError(413, "RequestTooLarge", f"The request body is larger than {MAX_BODY_BYTES} bytes")
-    raw = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    declared = content_length.decode("latin-1") if content_length is not None else None
+    try:
+        raw = await read_stream(receive, declared, MAX_BODY_BYTES)
+    except TooLarge:
+        raise RequestError(413, "RequestTooLarge", f"The request body is larger than {MAX_BODY_BYTES} bytes") from None
+    except ConnectionResetError:
+        raise ClientDisconnect() from None
     try:
         body = json.loads(raw)
     except UnicodeDecodeError:

@@ -25,10 +25,15 @@ class TooLarge(Exception):
     """A body past the limit; the rest of it has been read and dropped."""
 
 
-async def read_body(receive: Any, headers: Headers, limit: int | None) -> bytes:
-    """The request body, read as it streams in; past `limit`, drain (up to 4x) and raise TooLarge."""
-    length = headers.get("content-length")
-    declared_too_large = limit is not None and length is not None and length.isdigit() and int(length) > limit
+async def read_stream(receive: Any, declared_length: str | None, limit: int | None) -> bytes:
+    """A request body, read as it streams in (the API's JSON and the site's bodies alike).
+
+    Past `limit` (or a declared length past it) the rest is drained, up to 4x the limit so the
+    client reads the answer rather than a reset, and TooLarge is raised; a client that goes
+    away mid-body raises ConnectionResetError.
+    """
+    too_large = (limit is not None and declared_length is not None and declared_length.isdigit()
+                 and int(declared_length) > limit)
     chunks: list[bytes] = []
     size = 0
     more = True
@@ -39,15 +44,21 @@ async def read_body(receive: Any, headers: Headers, limit: int | None) -> bytes:
         chunk = message.get("body", b"")
         more = message.get("more_body", False)
         size += len(chunk)
-        if declared_too_large or (limit is not None and size > limit):
-            if size > 4 * (limit or 0):
-                raise TooLarge()
-            declared_too_large = True
-            continue
-        chunks.append(chunk)
-    if declared_too_large:
+        if limit is not None and size > limit:
+            too_large = True
+        if too_large:
+            if size > 4 * limit:  # type: ignore[operator]  # too_large implies a limit
+                break
+        else:
+            chunks.append(chunk)
+    if too_large:
         raise TooLarge()
-    return b"".join(chunks)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+async def read_body(receive: Any, headers: Headers, limit: int | None) -> bytes:
+    """The request body of a site or storage request (see `read_stream`)."""
+    return await read_stream(receive, headers.get("content-length"), limit)
 
 
 async def send_response(send: Any, response: Response, *, close: bool = False) -> None:
@@ -110,4 +121,4 @@ class SiteApp:
         await send_response(send, response)
 
 
-__all__ = ["SiteApp", "read_body", "request_headers", "send_response"]
+__all__ = ["SiteApp", "TooLarge", "read_body", "read_stream", "request_headers", "send_response"]
