@@ -476,12 +476,12 @@ class QueryBuilder:
             table = tx.store.tables.get(self._table_name)
             if table is None:
                 if tx.reads is not None:  # a live query: the table's first insert concerns it
-                    tx.reads.add_table(self._table_name)
+                    tx.reads.add_table(tx.store.live_prefix + self._table_name)
                 return None, iter(())
         if self._search is not None:  # relevance order, after `start_after`, up to `end_at`
             tx.range_read()
             if tx.reads is not None:  # a live search: any write to the table may change its hits
-                tx.reads.add_table(self._table_name)
+                tx.reads.add_table(table.live_key)
             items = self._search.walk(table.docs, start_after)
             if end_at is not None:
                 items = takewhile(lambda item: item[0] <= end_at, items)
@@ -509,7 +509,7 @@ class QueryBuilder:
         tx.range_read()
         items = tx.store.scan(index, table.docs, minimum, maximum, inclusive, reverse, batch)
         if tx.reads is not None:  # a live query: the range it walks, up to the last key it reaches
-            items = tx.reads.recorded(self._table_name, index_name, minimum, maximum, inclusive, reverse, items)
+            items = tx.reads.recorded(table.live_key, index_name, minimum, maximum, inclusive, reverse, items)
         return table, items
 
     def _walk(

@@ -170,7 +170,7 @@ class RuntimeCronsBackend:
     def _rows(self) -> list[dict[str, Any]]:
         table = self.store.tables[TABLE]
         if self.tx.reads is not None:  # a live query listing crons: any change to them concerns it
-            self.tx.reads.add_table(TABLE)
+            self.tx.reads.add_table(table.live_key)
         return table.in_creation_order()
 
     def _find(self, id: Any, name: Any) -> dict[str, Any] | None:
@@ -181,7 +181,7 @@ class RuntimeCronsBackend:
             if not isinstance(id, str) or as_id(id, TABLE) is None:
                 return None
             if self.tx.reads is not None:
-                self.tx.reads.get(TABLE, id)
+                self.tx.reads.get(self.store.tables[TABLE].live_key, id)
             return self.store.tables[TABLE].docs.get(id)
         for row in self._rows():
             if row.get("name") == name:

@@ -238,10 +238,14 @@ class Table:
     """A table's documents (by id) and its indexes."""
 
     __slots__ = ("name", "number", "docs", "sizes", "indexes", "index_list", "changing_indexes", "validator",
-                 "is_system", "dirty", "search_indexes")
+                 "is_system", "dirty", "search_indexes", "live_key")
 
-    def __init__(self, name: str, indexes: dict[str, tuple[str, ...]] | None = None, validator: Any = None) -> None:
+    def __init__(self, name: str, indexes: dict[str, tuple[str, ...]] | None = None, validator: Any = None,
+                 live_key: str | None = None) -> None:
         self.name = name
+        # What live queries know it by: its name, qualified by its component's path in a component
+        # ("counter/counters"), so the app's and a component's tables of one name stay apart.
+        self.live_key = name if live_key is None else live_key
         self.number = table_number(name)
         self.docs: dict[str, dict[str, Any]] = {}
         self.sizes: dict[str, int] = {}
@@ -398,6 +402,9 @@ def written(undo: list[tuple[Any, ...]]) -> list[tuple[Table, Any, Any]]:
 class Store:
     """All tables of a deployment, and the undo log of the transaction under way."""
 
+    # Put before each table's name in its `live_key`: "" in the app, "path/" in a component.
+    live_prefix = ""
+
     def __init__(self, schema: SchemaDefinition | None, limits: Limits, clock: Any) -> None:
         self.schema = schema
         self.limits = limits
@@ -441,7 +448,7 @@ class Store:
     # --- tables --------------------------------------------------------------
 
     def _create_table(self, name: str, indexes: dict[str, tuple[str, ...]], validator: Any) -> Table:
-        table = Table(name, indexes, validator)
+        table = Table(name, indexes, validator, self.live_prefix + name if self.live_prefix else None)
         table.dirty = self.dirty
         self.tables[name] = table
         self.tables_by_number[table.number] = table
@@ -782,7 +789,7 @@ class Store:
     def get(self, table: Table, doc_id: str, budget: Budget) -> dict[str, Any] | None:
         budget.range_read()
         if budget.reads is not None:
-            budget.reads.get(table.name, doc_id)
+            budget.reads.get(table.live_key, doc_id)
         doc = table.docs.get(doc_id)
         if doc is None:
             return None

@@ -437,3 +437,19 @@ def test_a_live_query_follows_what_it_reads_inside_a_component() -> None:
     assert sub.runs == 1
     t.mutation(components.counter.public.add, {"name": "beans", "count": 3})
     assert sub.history == [(T0, 0), (T0, 3)]
+
+
+def test_same_named_tables_of_the_app_and_its_components_invalidate_only_their_own_readers() -> None:
+    from convex_py import components
+
+    t = ConvexEmulator("fixtures/counters", start_time=START)  # app and components each have `counters`
+    app_sub = t.subscribe(lambda ctx: sorted(d["value"] for d in ctx.db.query("counters").collect()))
+    counter_sub = t.subscribe(internal.calls.direct_call2)  # counter's `counters`, name "beans"
+    t.mutation(components.counter2.public.add, {"name": "beans", "count": 2})  # counter2's own `counters`
+    assert (app_sub.runs, counter_sub.runs) == (1, 1)
+    t.mutation(components.counter.public.add, {"name": "beans", "count": 3})  # only counter's `counters`
+    assert app_sub.runs == 1 and app_sub.history == [(T0, [])]
+    assert counter_sub.runs == 2 and counter_sub.history == [(T0, 0), (T0, 3.0)]
+    t.mutation(internal.calls.note)  # only the app's `counters` (and `notes`): "beans", 100
+    assert app_sub.runs == 2 and app_sub.history == [(T0, []), (T0, [100.0])]
+    assert counter_sub.runs == 2 and counter_sub.value == 3.0

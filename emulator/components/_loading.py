@@ -129,10 +129,10 @@ class Components:
         if app is None:
             app = self._apps[folder] = App.from_folder(folder)
         root_runtime = self.root.runtime
-        store = ComponentStore(root_runtime.store, app.schema)
+        path = name if parent is self.root else f"{parent.path}/{name}"
+        store = ComponentStore(root_runtime.store, app.schema, path)
         runtime = ComponentRuntime(app, store, root_runtime.clock, root_runtime.limits)
         runtime.lock = root_runtime.lock  # one deployment: one writer at a time, across components
-        path = name if parent is self.root else f"{parent.path}/{name}"
         files = getattr(root_runtime, "storage", None)
         if files is not None:  # its own files, as its own tables (rows in its own `_storage`)
             runtime.storage = ComponentFileStorage(files, store, path)

@@ -33,9 +33,10 @@ def _shared(name: str) -> property:
 class ComponentStore(Store):
     """The tables of one component instance, sharing the app store's transactions."""
 
-    def __init__(self, root: Store, schema: SchemaDefinition | None) -> None:
+    def __init__(self, root: Store, schema: SchemaDefinition | None, path: str) -> None:
         self._root = root
         self._linked = False
+        self.live_prefix = f"{path}/"  # its tables' live-query keys: "path/table" (see Table.live_key)
         super().__init__(schema, root.limits, root.clock)
         self._linked = True
 

@@ -1,7 +1,8 @@
 """From a commit's writes to the subscriptions they concern, without looking at the others.
 
 Read sets are indexed by what they read: ids in a dict, index ranges in one `IntervalIndex`
-per (table, index). A written document is looked up by its id and by its old and new key in
+per (table, index), a table known by its `Table.live_key` (its name, qualified by its
+component's path in a component, so same-named tables of the app and a component stay apart). A written document is looked up by its id and by its old and new key in
 each index that some subscription reads, so the cost of a commit follows what it wrote and
 whom it concerns, not how many subscriptions exist.
 """
@@ -70,7 +71,7 @@ class Invalidator:
             owners = by_id.get(doc["_id"])
             if owners:
                 hit |= owners
-            indexes = by_table.get(table.name)
+            indexes = by_table.get(table.live_key)
             if not indexes:
                 continue
             for index_name, intervals in indexes.items():

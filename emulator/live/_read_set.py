@@ -55,7 +55,8 @@ class Walk:
 class ReadSet:
     """The reads of one execution of a live query.
 
-    Hook for other kinds of reads: `add_table(name)` makes any write to the table concern
+    Tables are named by their `Table.live_key` (the name, qualified by the component's path in
+    a component). Hook for other kinds of reads: `add_table(key)` makes any write to the table concern
     the query (a search reads this way); `add_range(table, index, low, high)` a finer range
     of one of the table's indexes (keys as `Index.key_of` makes them, `[low, high)`).
     """
