@@ -31,7 +31,18 @@ import reprlib
 import sys
 from typing import Any
 
-from ._values import COMMIT_TS, INT64_MAX, INT64_MIN, UNSET, Id, as_id, check_field_name, copy_value, id_table
+from ._values import (
+    COMMIT_TS,
+    INT64_MAX,
+    INT64_MIN,
+    UNSET,
+    Id,
+    as_id,
+    check_field_name,
+    copy_value,
+    format_value,
+    id_table,
+)
 from .errors import InvalidValueError, ValidationError, ValidatorError
 
 __all__ = [
@@ -89,7 +100,7 @@ class _Mismatch(Exception):
         expected = repr(self.validator)
         value = self.value
         if kind == _NO_MATCH:
-            message = f"Value does not match validator.\n{path_line}\nValue: {_short_repr(value)}\nValidator: {expected}"
+            message = f"Value does not match validator.\n{path_line}\nValue: {_value_text(value)}\nValidator: {expected}"
         elif kind == _MISSING_FIELD or kind == _EXTRA_FIELD:
             field = self.field
             if kind == _MISSING_FIELD:
@@ -99,10 +110,10 @@ class _Mismatch(Exception):
                 )
             else:
                 first = f"Object contains extra field `{field}` that is not in the validator."
-            message = f"{first}\n{path_line}\nObject: {_short_repr(value)}\nValidator: {expected}"
+            message = f"{first}\n{path_line}\nObject: {_value_text(value)}\nValidator: {expected}"
             path = f"{path}.{field}"  # the attribute names the field; the message, like Convex's, the object
         elif kind == _LITERAL:
-            message = f"`{_short_repr(value)}` does not match literal validator `{expected}`."
+            message = f"`{_value_text(value)}` does not match literal validator `{expected}`."
             if path:
                 message += f"\n{path_line}"
         elif kind == _ID_TABLE:
@@ -114,7 +125,7 @@ class _Mismatch(Exception):
                 message += f"\n{path_line}"
         else:  # _REASON: detail says why
             message = (
-                f"Value does not match validator.\n{path_line}\nValue: {_short_repr(value)}\n"
+                f"Value does not match validator.\n{path_line}\nValue: {_value_text(value)}\n"
                 f"Validator: {expected}\nReason: {self.detail}"
             )
         # For a missing or extra field, `value` and `expected` are the object and its validator,
@@ -144,6 +155,13 @@ def _short_repr(value: Any) -> str:
     if len(text) > _MAX_REPR:
         text = text[: _MAX_REPR - 3] + "..."
     return text
+
+
+def _value_text(value: Any) -> str:
+    """A value as Convex's validation errors print it (`{a: 1.0}`, `"x"`), at most about 200 characters."""
+    if value is _MISSING:
+        return "<missing>"
+    return format_value(value, _MAX_REPR)
 
 
 def _json_str(text: str) -> str:

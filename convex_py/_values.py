@@ -499,3 +499,124 @@ def compare_values(a: Any, b: Any) -> int:
     """-1, 0 or 1, by Convex's order across types."""
     ka, kb = sort_key(a), sort_key(b)
     return (ka > kb) - (ka < kb)
+
+
+# --- Values as Convex prints them in error messages ---------------------------
+# Convex's validation errors print values with the Display impl of ConvexValue
+# (convex-backend crates/value/src/lib.rs): null, an int64 as plain decimal, a float64
+# and a string as Rust's `{:?}`, bytes as b"<base64>", arrays [a, b] and objects
+# {key: value} with unquoted keys in key order (crates/value/src/utils.rs).
+
+_STR_ESCAPES = {"\0": "\\0", "\t": "\\t", "\r": "\\r", "\n": "\\n", "\\": "\\\\", '"': '\\"'}
+# Grapheme_Extend beyond categories Mn/Me that are printable (Rust escapes these too).
+_EXTEND_EXTRA = frozenset("\u200c\uff9e\uff9f")
+
+
+class _TooLong(Exception):
+    pass
+
+
+def _rust_float(x: float) -> str:
+    """Rust's `{:?}` of an f64: 1.0, -0.0, 1e16, 1.5e-5, NaN, inf."""
+    if x != x:
+        return "NaN"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    text = repr(x)  # same shortest digits, same switch to exponent form (< 1e-4 or >= 1e16)
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        return f"{mantissa}e{int(exponent)}"
+    return text
+
+
+def _rust_str(s: str) -> str:
+    """Rust's `{:?}` of a str: double quotes, \\n \\t \\r \\0 \\\\ \\", \\u{..} for the unprintable."""
+    if s.isascii() and s.isprintable() and '"' not in s and "\\" not in s:
+        return f'"{s}"'
+    import unicodedata
+
+    out = ['"']
+    for ch in s:
+        esc = _STR_ESCAPES.get(ch)
+        if esc is not None:
+            out.append(esc)
+        elif ch.isprintable() and (
+            ch.isascii() or (unicodedata.category(ch) not in ("Mn", "Me") and ch not in _EXTEND_EXTRA)
+        ):
+            out.append(ch)
+        else:
+            out.append(f"\\u{{{ord(ch):x}}}")
+    out.append('"')
+    return "".join(out)
+
+
+def _emit(value: Any, out: list[str], budget: list[int]) -> None:
+    t = type(value)
+    if value is None:
+        text = "null"
+    elif t is bool:
+        text = "true" if value else "false"
+    elif t is int:
+        text = str(value)
+    elif t is float:
+        text = _rust_float(value)
+    elif t is str or t is Id:
+        text = _rust_str(value)
+    elif t is bytes or t is bytearray or t is memoryview:
+        import base64
+
+        text = 'b"' + base64.b64encode(bytes(value)).decode("ascii") + '"'
+    elif t is dict:
+        out.append("{")
+        budget[0] -= 1
+        first = True
+        for key in sorted(k for k, item in value.items() if item is not UNSET and type(k) is str):
+            if not first:
+                out.append(", ")
+                budget[0] -= 2
+            first = False
+            out.append(f"{key}: ")
+            budget[0] -= len(key) + 2
+            if budget[0] < 0:
+                raise _TooLong
+            _emit(value[key], out, budget)
+        text = "}"
+    elif t is list or t is tuple:
+        out.append("[")
+        budget[0] -= 1
+        for i, item in enumerate(value):
+            if i:
+                out.append(", ")
+                budget[0] -= 2
+            if budget[0] < 0:
+                raise _TooLong
+            _emit(item, out, budget)
+        text = "]"
+    elif isinstance(value, (str, int, float, dict, list, tuple, bytes)) and not isinstance(value, bool):
+        # Subclasses (an enum, an OrderedDict) are sent as their plain base value.
+        for base in (bool, str, int, float, dict, list, tuple, bytes):
+            if isinstance(value, base):
+                _emit(base(value), out, budget)
+                return
+        return
+    else:  # not a Convex value at all (a set, an object): Python's view of it
+        try:
+            text = repr(value)
+        except Exception:  # a broken __repr__ must not hide the validation error
+            text = object.__repr__(value)
+    out.append(text)
+    budget[0] -= len(text)
+    if budget[0] < 0:
+        raise _TooLong
+
+
+def format_value(value: Any, limit: int = 200) -> str:
+    """`value` as Convex prints it in error messages (`{a: 1.0, b: "x"}`), at most `limit` characters."""
+    out: list[str] = []
+    try:
+        _emit(value, out, [limit])
+    except _TooLong:
+        return "".join(out)[: limit - 3] + "..."
+    except RecursionError:
+        return object.__repr__(value)
+    return "".join(out)

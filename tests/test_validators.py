@@ -348,7 +348,7 @@ def test_id_of_another_table_is_rejected() -> None:
 
 def test_malformed_id_is_a_plain_mismatch() -> None:
     error = fail(v.id("orders"), "nope")
-    assert str(error) == "Value does not match validator.\n\nValue: 'nope'\nValidator: v.id(\"orders\")"
+    assert str(error) == "Value does not match validator.\n\nValue: \"nope\"\nValidator: v.id(\"orders\")"
 
 
 def test_string_accepts_ids_and_str_subclasses() -> None:
@@ -470,7 +470,7 @@ def test_record_checks_every_key_and_value() -> None:
     assert error.value == "bad"
     error = fail(v.object({"scores": v.record(v.string(), v.number())}), {"scores": {"ada": 1, "bob": "x"}})
     assert error.path == ".scores.bob"
-    assert str(error) == "Value does not match validator.\nPath: .scores.bob\nValue: 'x'\nValidator: v.float64()"
+    assert str(error) == "Value does not match validator.\nPath: .scores.bob\nValue: \"x\"\nValidator: v.float64()"
     fail(v.record(v.string(), v.string()), {1: "a"})
 
 
@@ -506,7 +506,7 @@ def test_missing_field_message() -> None:
     assert str(error) == (
         "Object is missing the required field `items`. Consider wrapping the field validator in "
         "`v.optional(...)` if this is expected.\n\n"
-        "Object: {'note': 'x'}\n"
+        'Object: {note: "x"}\n'
         "Validator: v.object({items: v.array(v.string()), note: v.optional(v.string())})"
     )
     assert error.path == ".items"
@@ -532,7 +532,7 @@ def test_extra_field_message() -> None:
     error = fail(validator, {"a": "x", "b": 1})
     assert str(error) == (
         "Object contains extra field `b` that is not in the validator.\n\n"
-        "Object: {'a': 'x', 'b': 1}\n"
+        'Object: {a: "x", b: 1}\n'
         "Validator: v.object({a: v.string()})"
     )
     assert error.path == ".b"
@@ -540,7 +540,7 @@ def test_extra_field_message() -> None:
     assert str(error) == (
         "Object contains extra field `c` that is not in the validator.\n"
         "Path: [1]\n"
-        "Object: {'a': 'y', 'c': None}\n"
+        'Object: {a: "y", c: null}\n'
         "Validator: v.object({a: v.string()})"
     )
     assert error.path == "[1].c"
@@ -558,9 +558,9 @@ def test_first_failing_field_in_name_order() -> None:
 
 def test_literal_message() -> None:
     error = fail(v.literal("a"), "b")
-    assert str(error) == "`'b'` does not match literal validator `v.literal(\"a\")`."
+    assert str(error) == '`"b"` does not match literal validator `v.literal("a")`.'
     error = fail(v.object({"kind": v.literal("a")}), {"kind": "b"})
-    assert str(error) == "`'b'` does not match literal validator `v.literal(\"a\")`.\nPath: .kind"
+    assert str(error) == '`"b"` does not match literal validator `v.literal("a")`.\nPath: .kind'
     assert error.path == ".kind" and error.expected == 'v.literal("a")'
 
 
@@ -818,14 +818,14 @@ def test_pydantic_errors() -> None:
     error = fail(validator, {"items": [{"name": "a", "qty": 1}, {"name": "b", "qty": "2"}]})  # strict: no "2" -> 2
     assert error.path == ".items[1].qty"
     assert error.value == "2" and error.expected == "Order"
-    assert str(error).startswith("Value does not match validator.\nPath: .items[1].qty\nValue: '2'\nValidator: Order\n")
+    assert str(error).startswith("Value does not match validator.\nPath: .items[1].qty\nValue: \"2\"\nValidator: Order\n")
     assert "Reason: Input should be a valid integer" in str(error)
     error = fail(validator, {"items": [{"name": "a"}]})
     assert str(error) == (
         "Object is missing the required field `qty`. Consider wrapping the field validator in "
         "`v.optional(...)` if this is expected.\n"
         "Path: .items[0]\n"
-        "Object: {'name': 'a'}\n"
+        'Object: {name: "a"}\n'
         "Validator: Order"
     )
     assert error.path == ".items[0].qty"
@@ -834,7 +834,7 @@ def test_pydantic_errors() -> None:
     assert error.path == ".b"
     error = fail(validator, "not a dict")
     assert error.path == ""
-    assert str(error).startswith("Value does not match validator.\n\nValue: 'not a dict'\nValidator: Order\nReason: ")
+    assert str(error).startswith("Value does not match validator.\n\nValue: \"not a dict\"\nValidator: Order\nReason: ")
 
 
 def test_pydantic_model_nested_in_validators() -> None:
@@ -862,3 +862,76 @@ def test_pydantic_json_schema() -> None:
     assert not checker.is_valid({"order": {"items": [{"name": "a"}]}})
     assert not checker.is_valid({"order": {"items": []}, "extra": [{"qty": 2}]})
     assert not checker.is_valid({})
+
+
+# Values in validation messages print as Convex prints them: the Display impl of ConvexValue
+# (convex-backend crates/value/src/lib.rs): int64 `{n}`, float64 and string Rust's `{:?}`,
+# bytes b"<base64>" (crates/value/src/bytes.rs), arrays and objects via display_sequence /
+# display_map (crates/value/src/utils.rs), object keys unquoted in key order (object.rs).
+
+
+def _value_line(value: object) -> str:
+    return str(fail(v.boolean(), value)).split("\n")[2]
+
+
+def test_message_prints_null_as_convex_does() -> None:
+    assert str(fail(v.string(), None)) == "Value does not match validator.\n\nValue: null\nValidator: v.string()"
+
+
+def test_message_prints_booleans_as_convex_does() -> None:
+    assert _value_line([True, False]) == "Value: [true, false]"
+
+
+def test_message_prints_int64_as_plain_digits() -> None:
+    assert _value_line(1) == "Value: 1"
+    assert _value_line(-(2**63)) == "Value: -9223372036854775808"
+
+
+def test_message_prints_float64_as_rust_debug() -> None:
+    assert _value_line(1.0) == "Value: 1.0"
+    assert _value_line(-0.0) == "Value: -0.0"
+    assert _value_line(0.1) == "Value: 0.1"
+    assert _value_line(1234567890123456.0) == "Value: 1234567890123456.0"
+    assert _value_line(1e16) == "Value: 1e16"
+    assert _value_line(1.5e-5) == "Value: 1.5e-5"
+    assert _value_line(0.0001) == "Value: 0.0001"
+    assert _value_line(float("nan")) == "Value: NaN"
+    assert _value_line(float("inf")) == "Value: inf"
+    assert _value_line(float("-inf")) == "Value: -inf"
+
+
+def test_message_prints_strings_as_rust_debug() -> None:
+    assert _value_line("x") == 'Value: "x"'
+    assert _value_line("it's") == 'Value: "it\'s"'
+    assert _value_line('say "hi"\\') == 'Value: "say \\"hi\\"\\\\"'
+    assert _value_line("a\nb\tc\r\0") == 'Value: "a\\nb\\tc\\r\\0"'
+    assert _value_line("\x07\x7f\u00a0") == 'Value: "\\u{7}\\u{7f}\\u{a0}"'
+    assert _value_line("héllo ☃") == 'Value: "héllo ☃"'
+    assert _value_line("e\u0301") == 'Value: "e\\u{301}"'
+
+
+def test_message_prints_ids_as_strings() -> None:
+    error = fail(v.id("orders"), {"a": 1})
+    assert str(error) == 'Value does not match validator.\n\nValue: {a: 1}\nValidator: v.id("orders")'
+    assert _value_line(make_id("orders", 1)) == f'Value: "{make_id("orders", 1)}"'
+
+
+def test_message_prints_bytes_as_base64() -> None:
+    assert _value_line(b"\x01\x02\x03") == 'Value: b"AQID"'
+    assert _value_line(b"ab") == 'Value: b"YWI="'
+    assert _value_line(b"") == 'Value: b""'
+
+
+def test_message_prints_arrays_and_objects_as_convex_does() -> None:
+    assert _value_line([1.0, 2.0]) == "Value: [1.0, 2.0]"
+    assert _value_line([]) == "Value: []"
+    assert _value_line({}) == "Value: {}"
+    assert _value_line({"b": [1, "x"], "a": {"c": None}}) == 'Value: {a: {c: null}, b: [1, "x"]}'
+    error = fail(v.object({"a": v.float64(), "b": v.float64()}), {"a": 1.0})
+    assert str(error) == (
+        "Object is missing the required field `b`. Consider wrapping the field validator in "
+        "`v.optional(...)` if this is expected.\n\nObject: {a: 1.0}\n"
+        "Validator: v.object({a: v.float64(), b: v.float64()})"
+    )
+    error = fail(v.literal(1.0), 2.5)
+    assert str(error) == "`2.5` does not match literal validator `v.literal(1.0)`."
