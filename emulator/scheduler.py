@@ -622,9 +622,12 @@ class Scheduler:
     def finish_in_progress(self) -> int:
         """Let the actions running now finish, moving the clock through their timers; return how many.
 
-        Work that falls due on the way runs too (time passes), but actions it starts are
+        Jobs already due at this instant start first (without moving the clock), as they would
+        have on real timers: `run_after(0)` then `finish_in_progress` sees them done. Work that
+        falls due on the way runs too (time passes), but actions it starts are
         not waited for: otherwise a cron whose action outlasts its period never settles.
         """
+        self.run_due(self.clock.now)  # what is due at this instant starts, as real timers would have fired
         started = set(self.in_flight)
         while started & self.in_flight.keys():
             next_timer = self._loop.next_timer_ms()

@@ -207,3 +207,23 @@ def test_work_runs_once_time_passes(convex):
     convex.advance(10)
     convex.finish_in_progress_scheduled_functions()
     match_object(convex.query(internal.scheduler.list), [{"body": "real-timer", "author": "AI"}])
+
+
+# The same test ported word for word (no time moved): work due at this instant is what a real
+# timer would already have started, so finish_in_progress_scheduled_functions starts and settles it,
+# without moving the clock.
+def test_finish_in_progress_settles_work_due_now(convex):
+    start = convex.now
+    convex.mutation(api.scheduler.mutationSchedulingAction, {"body": "real-timer", "delayMs": 0})
+    match_object(_jobs(convex), [{"state": {"kind": "pending"}}])
+    convex.finish_in_progress_scheduled_functions()
+    match_object(convex.query(internal.scheduler.list), [{"body": "real-timer", "author": "AI"}])
+    match_object(_jobs(convex), [{"state": {"kind": "success"}}])
+    assert convex.now == start
+
+
+def test_finish_in_progress_leaves_later_work_pending(convex):
+    convex.mutation(api.scheduler.mutationSchedulingAction, {"body": "later", "delayMs": 1000})
+    convex.finish_in_progress_scheduled_functions()
+    assert _bodies(convex) == []
+    match_object(_jobs(convex), [{"state": {"kind": "pending"}}])
