@@ -56,7 +56,6 @@ def bench_range(size: int, reads: int = 300) -> float:
         for i in range(size):
             ctx.db.insert("messages", {"body": "x", "author": "a", "n": i})
 
-    from emulator import Limits
 
     t.limits.max_documents_written = size + 1
     t.limits.max_bytes_written = 1 << 40

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from convex_py import internal, internal_mutation, mutation
-from convex_py.errors import TransientError
 from emulator import ConvexEmulator
 
 T0 = 1893456000000.0  # 2030-01-01T00:00:00Z

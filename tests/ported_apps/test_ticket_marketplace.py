@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from convex_py import ConvexError, api, internal
+from convex_py import ConvexError, api
 
 APP = str(Path(__file__).parent / "ticket_marketplace")
 T0 = 1893456000000  # 2030-01-01T00:00:00Z

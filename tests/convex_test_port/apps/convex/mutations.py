@@ -1,6 +1,6 @@
 """convex-test's mutations.ts."""
 
-from convex_py import api, internal, internal_query, mutation, query, v
+from convex_py import api, internal_query, mutation, query, v
 
 
 @query(args={})
