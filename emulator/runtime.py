@@ -60,6 +60,21 @@ def _validated(validator: Any, value: Any, path: str, error: type[ValidationErro
         ) from None
 
 
+def _flat_checked(value: dict[str, Any], validator: Any, limit: int, path: str,
+                  error: type[ValidationError]) -> dict[str, Any] | None:
+    """One pass for the common flat dict (arguments or a return value): sized here, copied by the
+    validator (a v.object builds a new dict of the same scalars) or by dict(); None when the value
+    needs the full check (nested, too large, or another kind of validator)."""
+    size = flat_size(value)
+    if size < 0 or size > limit:
+        return None
+    if validator is None:
+        return dict(value)
+    if type(validator) is ObjectValidator:
+        return _validated(validator, value, path, error)
+    return None
+
+
 def _awaited_a_value(exc: TypeError) -> bool:
     return "can't be used in 'await' expression" in str(exc)
 
@@ -174,15 +189,9 @@ class Runtime:
 
     def check_args(self, path: str, fn: ConvexFunction, args: Any) -> dict[str, Any]:
         if type(args) is dict:
-            # One pass for the common flat dict: sized here, copied by the validator (a v.object
-            # builds a new dict of the same scalars) or by dict(); anything else takes the long way.
-            size = flat_size(args)
-            if size >= 0 and size <= self.limits.max_args_bytes:
-                validator = fn.args_validator
-                if validator is None:
-                    return dict(args)
-                if type(validator) is ObjectValidator:
-                    return _validated(validator, args, path, ArgumentValidationError)
+            checked = _flat_checked(args, fn.args_validator, self.limits.max_args_bytes, path, ArgumentValidationError)
+            if checked is not None:
+                return checked
         if args is None:
             args = {}
         elif type(args) is not dict:
@@ -209,13 +218,10 @@ class Runtime:
         if path == INLINE_PATH:
             return result
         if type(result) is dict:
-            size = flat_size(result)  # a flat dict: its copy is a shallow one (or the validator's)
-            if size >= 0 and size <= self.limits.max_return_bytes:
-                validator = fn.returns_validator
-                if validator is None:
-                    return dict(result)
-                if type(validator) is ObjectValidator:
-                    return _validated(validator, result, path, ReturnsValidationError)
+            checked = _flat_checked(result, fn.returns_validator, self.limits.max_return_bytes, path,
+                                    ReturnsValidationError)
+            if checked is not None:
+                return checked
         try:
             copied, size = copy_value(result)
         except InvalidValueError as exc:
@@ -324,43 +330,43 @@ class Runtime:
         store = self.store
         env = self.env  # convex_py.env reads this deployment's variables while it runs
         env_token = current_env.set(env) if current_env.get() is not env else None
-        with self.lock:
-            while True:
-                store.begin()
-                tx = Transaction(self, True)
-                if transaction_limits:
-                    tx.limits = capped(tx, transaction_limits)
-                tx.request = request
-                try:
-                    result = self._run_in(MutationCtx, path, fn, args, identity, tx)
-                    if store.pending_rows:
-                        store.write_pending_rows()  # the job rows it scheduled, in one batch
-                    if before_commit is not None:
-                        before_commit(tx)
-                    if self.commits_to_fail > 0:
-                        self.commits_to_fail -= 1
-                        raise TransientError(
-                            f"Transient error while committing `{path}` (injected by fail_next_commits)"
-                        )
-                    if self.commit_hook is not None:
-                        self.commit_hook()
-                except TransientError:
-                    # A system failure, as an OCC conflict in Convex: roll back and run again.
+        try:
+            with self.lock:
+                while True:
+                    store.begin()
+                    tx = Transaction(self, True)
+                    if transaction_limits:
+                        tx.limits = capped(tx, transaction_limits)
+                    tx.request = request
+                    try:
+                        result = self._run_in(MutationCtx, path, fn, args, identity, tx)
+                        if store.pending_rows:
+                            store.write_pending_rows()  # the job rows it scheduled, in one batch
+                        if before_commit is not None:
+                            before_commit(tx)
+                        if self.commits_to_fail > 0:
+                            self.commits_to_fail -= 1
+                            raise TransientError(
+                                f"Transient error while committing `{path}` (injected by fail_next_commits)"
+                            )
+                        if self.commit_hook is not None:
+                            self.commit_hook()
+                    except TransientError:
+                        # A system failure, as an OCC conflict in Convex: roll back and run again.
+                        tx.open = False
+                        store.rollback()
+                        self.retries += 1
+                        continue
+                    except BaseException:
+                        tx.open = False
+                        store.rollback()
+                        raise
                     tx.open = False
-                    store.rollback()
-                    self.retries += 1
-                    continue
-                except BaseException:
-                    tx.open = False
-                    store.rollback()
-                    if env_token is not None:
-                        current_env.reset(env_token)
-                    raise
-                tx.open = False
-                store.commit()
-                if env_token is not None:
-                    current_env.reset(env_token)
-                return result
+                    store.commit()
+                    return result
+        finally:
+            if env_token is not None:
+                current_env.reset(env_token)
 
     def nested_mutation(self, ref: Any, args: Any, identity: Any, tx: Transaction) -> Any:
         if _foreign(ref):
