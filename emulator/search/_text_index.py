@@ -270,8 +270,3 @@ class TextIndex:
             shown = limit
             if len(candidates) <= limit:
                 return
-
-    def term_document_frequency(self, term: str) -> int:
-        """How many documents contain `term` (for tests and debugging)."""
-        entry = self._postings.get(term)
-        return 0 if entry is None else entry[2]
