@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from convex_py._ready import Ready
 from convex_py._values import Id, as_id, decode_id
 from convex_py.errors import DocumentNotFoundError, InvalidIdError, InvalidTableError, ReadOnlyError
 
 from ._aliases import with_camel_case_aliases
-from ._ready import Ready
 from .meta import ActionMeta, QueryMeta
 from .nested_limits import budgets, call_options, merged
 from .query import QueryBuilder, as_number, float_field

@@ -11,11 +11,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from convex_py._components import current_component
-
+from convex_py._ready import Ready
 from convex_py.errors import UnsupportedInFunctionError
 
 from ._aliases import with_camel_case_aliases
-from ._ready import Ready
 from .nested_limits import FIELDS
 
 if TYPE_CHECKING:

@@ -11,10 +11,10 @@ from __future__ import annotations
 from itertools import takewhile
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
+from convex_py._ready import Ready
 from convex_py._values import Id, clone_doc, sort_key
 from convex_py.errors import InvalidQueryError, InvalidValueError, NotUniqueError
 
-from ._ready import Ready
 from .pagination import paginate
 from .search import text_search
 from .store import MAX, Index, field_value

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Coroutine
 from convex_py._components import HANDLE_PREFIX, ComponentReference, FunctionHandle
 from convex_py._env import current_env
 from convex_py._functions import ConvexFunction
+from convex_py._ready import Ready
 from convex_py._validators import ObjectValidator
 from convex_py._values import copy_value, flat_size
 from convex_py.errors import (
@@ -34,7 +35,6 @@ from convex_py.errors import (
 )
 
 from ._driver import drive, new_quiet_loop
-from ._ready import Ready
 from ._transaction import Transaction, check_deadline, deadline_after
 from .app import App
 from .context import ActionCtx, MutationCtx, QueryCtx

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable
 
 from convex_py._functions import ConvexFunction
+from convex_py._ready import Ready
 from convex_py._references import FunctionReference
 from convex_py._values import as_id, copy_value, flat_size
 from convex_py.errors import (
@@ -33,10 +34,9 @@ from convex_py.errors import (
     TransientError,
 )
 
-from ._ready import Ready
-from ._virtual_loop import VirtualTimeLoop
 from ._aliases import with_camel_case_aliases
 from ._execution_log import RETENTION_MS, ExecutionLog
+from ._virtual_loop import VirtualTimeLoop
 from .store import _PENDING_STATE
 
 if TYPE_CHECKING:

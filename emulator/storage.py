@@ -17,11 +17,11 @@ import uuid as uuid_module
 from typing import TYPE_CHECKING, Any
 
 from convex_py._http import Blob
+from convex_py._ready import Ready
 from convex_py._values import Id, as_id, decode_id
 from convex_py.errors import InvalidIdError, StorageError, StorageNotFoundError
 
 from ._aliases import with_camel_case_aliases
-from ._ready import Ready
 
 if TYPE_CHECKING:
     from .store import Store
