@@ -35,6 +35,7 @@ from ._values import (
     COMMIT_TS,
     INT64_MAX,
     INT64_MIN,
+    MAX_OBJECT_FIELDS,
     UNSET,
     Id,
     as_id,
@@ -495,7 +496,7 @@ class ArrayValidator(Validator):
 class ObjectValidator(Validator):
     """`v.object({...})`: exactly these fields; a field holding UNSET counts as absent."""
 
-    __slots__ = ("fields", "_checks", "_names", "_check", "validate")
+    __slots__ = ("fields", "_checks", "_names", "_check", "validate", "sized")
 
     def __init__(self, fields: Any) -> None:
         if type(fields) is not dict and not isinstance(fields, dict):
@@ -522,6 +523,9 @@ class ObjectValidator(Validator):
         self._repr = f"v.object({{{body}}})"
         self._check = _compile_object_check(self, for_validate=False)
         self.validate = _compile_object_check(self, for_validate=True)  # the same, with `path`
+        # `sized(value)`: (checked copy, size as Convex counts it) in one pass for a flat value of
+        # scalars, else None (the caller then checks and sizes it the long way, errors included).
+        self.sized = _compile_object_sized(self)
 
     def _check_slow(self, value: Any) -> Any:
         """The reference check; also the error route of the compiled `_check`."""
@@ -693,6 +697,108 @@ def _object_check_factory(layout: tuple[tuple[str, Any, bool, bool], ...], for_v
         "_float": float,
     }
     exec(compile(source, "<v.object check>", "exec"), namespace)
+    return namespace["_factory"]
+
+
+# What `_compile_object_sized` handles inline, by validator class: the size a value adds is
+# fixed, or its length plus a constant (strings and ids: ASCII only, else the long way).
+_SIZED_KINDS = {"StringValidator": "str", "NumberValidator": "number", "BooleanValidator": "bool",
+                "NullValidator": "null", "IdValidator": "id"}
+
+
+def _compile_object_sized(validator: "ObjectValidator") -> Any:
+    """`validate` and Convex's size (`getConvexSize`) of a flat object in one pass, for the hot path
+    (function arguments, documents, return values); None when a field is not a plain scalar."""
+    layout = []
+    if len(validator._checks) > MAX_OBJECT_FIELDS:
+        return _never_sized
+    for name, inner, _fast, optional in validator._checks:
+        kind = _SIZED_KINDS.get(type(inner).__name__)
+        if kind is None or name.startswith("_"):
+            return _never_sized
+        layout.append((name, kind, optional))
+    factory = _object_sized_factory(tuple(layout))
+    return factory(*[inner._check for name, inner, _f, _o in validator._checks])
+
+
+def _never_sized(value: Any) -> None:
+    return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _object_sized_factory(layout: tuple[tuple[str, str, bool], ...]) -> Any:
+    """The source of a `sized` function for one layout (compiled once per layout, as the checks are)."""
+    params = ["value", "_M=_M", "_UNSET=_UNSET", "_Mismatch=_Mismatch", "_dict=_dict", "_int=_int",
+              "_float=_float", "_str=_str", "_bool=_bool", "_Id=_Id", "_len=len"]
+    factory_params = []
+    # A field adds len(name) + 1, and its value: 9 for a number, 1 for a boolean or null, and
+    # len + 2 for an ASCII string (see convex_py._values.flat_size).
+    base = 2
+    lines = ["    if type(value) is not _dict:", "        return None", "    get = value.get"]
+    for i, (name, kind, optional) in enumerate(layout):
+        factory_params.append(f"_C{i}")
+        params.append(f"_C{i}=_C{i}")
+        x = f"x{i}"
+        fixed = len(name) + 1 + {"str": 2, "id": 2, "number": 9, "bool": 1, "null": 1}[kind]
+        lines.append(f"    {x} = get({name!r}, _M)")
+        indent = "    "
+        if optional:
+            lines.append(f"    if {x} is _UNSET:")
+            lines.append("        return None")
+            lines.append(f"    if {x} is not _M:")
+            lines.append(f"        size += {fixed}")
+            indent = "        "
+        else:
+            base += fixed
+        if kind == "str":
+            lines.append(f"{indent}if type({x}) is not _str or not {x}.isascii():")
+            lines.append(f"{indent}    return None")
+            lines.append(f"{indent}size += _len({x})")
+        elif kind == "number":
+            lines.append(f"{indent}if type({x}) is not _float:")
+            lines.append(f"{indent}    if type({x}) is _int and {INT64_MIN} <= {x} <= {INT64_MAX}:")
+            lines.append(f"{indent}        {x} = _float({x})")
+            lines.append(f"{indent}    else:")
+            lines.append(f"{indent}        return None")
+        elif kind == "bool":
+            lines.append(f"{indent}if type({x}) is not _bool:")
+            lines.append(f"{indent}    return None")
+        elif kind == "null":
+            lines.append(f"{indent}if {x} is not None:")
+            lines.append(f"{indent}    return None")
+        else:  # id
+            lines.append(f"{indent}if type({x}) is not _str and type({x}) is not _Id:")
+            lines.append(f"{indent}    return None")
+            lines.append(f"{indent}try:")
+            lines.append(f"{indent}    {x} = _C{i}({x})")
+            lines.append(f"{indent}except _Mismatch:")
+            lines.append(f"{indent}    return None")
+            lines.append(f"{indent}if not {x}.isascii():")
+            lines.append(f"{indent}    return None")
+            lines.append(f"{indent}size += _len({x})")
+    lines.insert(3, f"    size = {base}")
+    first_optional = next((i for i, c in enumerate(layout) if c[2]), len(layout))
+    items = ", ".join(f"{layout[i][0]!r}: x{i}" for i in range(first_optional))
+    lines.append(f"    out = {{{items}}}")
+    for i in range(first_optional, len(layout)):
+        name, _, optional = layout[i]
+        if optional:
+            lines.append(f"    if x{i} is not _M:")
+            lines.append(f"        out[{name!r}] = x{i}")
+        else:
+            lines.append(f"    out[{name!r}] = x{i}")
+    lines.append("    if _len(out) != _len(value):")
+    lines.append("        return None")
+    lines.append("    return out, size")
+    source = (
+        f"def _factory({', '.join(factory_params)}):\n"
+        f"  def sized({', '.join(params)}):\n"
+        + "\n".join("  " + line for line in lines)
+        + "\n  return sized\n"
+    )
+    namespace: dict[str, Any] = {"_M": _MISSING, "_UNSET": UNSET, "_Mismatch": _Mismatch, "_dict": dict,
+                                 "_int": int, "_float": float, "_str": str, "_bool": bool, "_Id": Id}
+    exec(compile(source, "<v.object sized>", "exec"), namespace)
     return namespace["_factory"]
 
 

@@ -164,9 +164,10 @@ def id_text(table: str, sequence: int, number: int | None = None) -> str:
     """`make_id`'s id as a plain `str` (what the store keeps)."""
     if number is None:
         number = table_number(table)
-    scrambled = (sequence * _SCRAMBLE) & _MASK64
-    # The check word of _check_word, inline: this runs at every insert.
-    text = "%032x" % ((number << 96) | (scrambled << 32) | (((scrambled ^ (scrambled >> 32) ^ number) * 0x9E3779B1) & _MASK32))
+    # _SCRAMBLE, _MASK64, _check_word and _MASK32 written out (constants fold): this runs at every insert.
+    scrambled = (sequence * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
+    text = ((number << 96) | (scrambled << 32) | (((scrambled ^ (scrambled >> 32) ^ number) * 0x9E3779B1) & 0xFFFFFFFF)
+            ).to_bytes(16, "big").hex()
     if _table_names_by_number.get(number) != table:
         _other_tables[text] = table  # the number names another table: remember this id's own
     return text

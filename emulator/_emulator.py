@@ -8,9 +8,10 @@ from types import MappingProxyType
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from convex_py._components import ComponentReference, is_handle
+from convex_py._components import HANDLE_PREFIX, ComponentReference, is_handle
 from convex_py._env import current_env
 from convex_py._functions import ConvexFunction
+from convex_py._references import FunctionReference
 from convex_py._schema import SchemaDefinition
 
 from .app import App, find_convex_dir
@@ -57,6 +58,9 @@ class _Caller:
         runtime = self._runtime
         if runtime.deploy_runs_pending:
             _run_deploy_runs(runtime)
+        cls = ref.__class__
+        if cls is FunctionReference or (cls is str and not ref.startswith(HANDLE_PREFIX)):
+            return runtime.call_own(kind, ref, args, self._identity)  # the usual call: api.x.y or "x:y"
         if callable(ref) and not isinstance(ref, ConvexFunction) and not isinstance(ref, str) and not _is_reference(ref):
             fn = _inline(kind, ref)
             if args is not None:

@@ -58,13 +58,17 @@ class Transaction(Budget):
     __slots__ = ("store", "writable", "open", "runtime", "deadline", "paginated", "function", "request")
 
     def __init__(self, runtime: Runner, writable: bool) -> None:
-        limits = runtime.limits
-        Budget.__init__(self, limits)
+        # Budget's counters, set here rather than through Budget.__init__: one call less per call.
+        self.limits = limits = runtime.limits
+        self.reads = None
+        self.docs_read = self.bytes_read = self.index_ranges = self.docs_written = self.bytes_written = 0
+        self.functions_scheduled = self.scheduled_args_bytes = 0
         self.runtime = runtime
         self.store = runtime.store
         self.writable = writable
         self.open = True
-        self.deadline = deadline_after(limits.query_mutation_timeout)
+        timeout = limits.query_mutation_timeout
+        self.deadline = None if timeout is None else deadline_after(timeout)
         self.paginated = False  # this function execution ran its one `.paginate()`
         self.function: Any = None  # (path, fn) of the function running in it (nested calls: the innermost)
         self.request: "RequestInfo | None" = None  # made on first use (ctx.meta.get_request_metadata)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import gc
 import inspect
 import threading
 from types import CoroutineType
@@ -21,7 +22,7 @@ from convex_py._env import current_env
 from convex_py._functions import ConvexFunction
 from convex_py._ready import Ready
 from convex_py._validators import ObjectValidator
-from convex_py._values import copy_value, flat_size
+from convex_py._values import Id, copy_value, flat_size
 from convex_py.errors import (
     ArgumentValidationError,
     ComponentError,
@@ -189,6 +190,11 @@ class Runtime:
 
     def check_args(self, path: str, fn: ConvexFunction, args: Any) -> dict[str, Any]:
         if type(args) is dict:
+            validator = fn.args_validator
+            if type(validator) is ObjectValidator:
+                sized = validator.sized(args)  # validated, copied and sized in one pass
+                if sized is not None and sized[1] <= self.limits.max_args_bytes:
+                    return sized[0]
             checked = _flat_checked(args, fn.args_validator, self.limits.max_args_bytes, path, ArgumentValidationError)
             if checked is not None:
                 return checked
@@ -217,7 +223,16 @@ class Runtime:
             result = result.value
         if path == INLINE_PATH:
             return result
-        if type(result) is dict:
+        cls = result.__class__
+        if (cls is Id or cls is str) and fn.returns_validator is None and result.isascii():
+            if len(result) + 2 <= self.limits.max_return_bytes:  # a string's size, as copy_value counts it
+                return result  # immutable: returned as is
+        elif cls is dict:
+            validator = fn.returns_validator
+            if type(validator) is ObjectValidator:
+                sized = validator.sized(result)
+                if sized is not None and sized[1] <= self.limits.max_return_bytes:
+                    return sized[0]
             checked = _flat_checked(result, fn.returns_validator, self.limits.max_return_bytes, path,
                                     ReturnsValidationError)
             if checked is not None:
@@ -326,10 +341,18 @@ class Runtime:
         transaction_limits: dict[str, int] | None = None,
         request: RequestInfo | None = None,
     ) -> Any:
-        """Run a mutation as its own transaction: all of it commits, or none of it."""
+        """Run a mutation as its own transaction: all of it commits, or none of it.
+
+        The cyclic garbage collector waits meanwhile (as during a drain of the scheduler): a
+        mutation's own objects die with it, and a collection in the middle of one would re-walk
+        the store's long-lived documents for nothing.
+        """
         store = self.store
         env = self.env  # convex_py.env reads this deployment's variables while it runs
         env_token = current_env.set(env) if current_env.get() is not env else None
+        collecting = gc.isenabled()
+        if collecting:
+            gc.disable()
         try:
             with self.lock:
                 while True:
@@ -365,6 +388,8 @@ class Runtime:
                     store.commit()
                     return result
         finally:
+            if collecting:
+                gc.enable()
             if env_token is not None:
                 current_env.reset(env_token)
 
@@ -445,6 +470,11 @@ class Runtime:
         """A top-level call of a function by reference, as a client (or an action) makes it."""
         if _foreign(ref):
             return self._components().call(kind, ref, args, identity, transaction_limits)
+        return self.call_own(kind, ref, args, identity, transaction_limits, request)
+
+    def call_own(self, kind: str, ref: Any, args: Any, identity: Any,
+                 transaction_limits: dict[str, int] | None = None, request: RequestInfo | None = None) -> Any:
+        """`call` of a function of this app or component itself (not a reference into another one)."""
         path, fn = self.resolve(kind, ref)
         if kind == "query":
             return self.run_query(path, fn, args, identity, transaction_limits, request)

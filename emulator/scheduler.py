@@ -107,7 +107,7 @@ class _ActionBudget:
 class SchedulerFacade:
     """`ctx.scheduler` of one function execution."""
 
-    __slots__ = ("_scheduler", "_tx", "_job_id", "_async", "_budget")
+    __slots__ = ("_scheduler", "_tx", "_job_id", "_async", "_budget", "_in_app_tx")
 
     def __init__(self, scheduler: "Scheduler", tx: "Transaction | None", job_id: Any, is_async: bool) -> None:
         self._scheduler = scheduler
@@ -115,6 +115,8 @@ class SchedulerFacade:
         self._job_id = job_id
         self._async = is_async
         self._budget: Any = tx if tx is not None else _ActionBudget(scheduler.limits)
+        # A transaction of the app itself (no components to route to): run_after's short path.
+        self._in_app_tx = tx is not None and scheduler.__class__ is Scheduler and scheduler.router is None
 
     def run_after(self, delay_ms: Any, ref: Any, args: Any = None) -> Any:
         """Schedule `ref` to run `delay_ms` milliseconds from now; returns the job's Id."""
@@ -126,9 +128,22 @@ class SchedulerFacade:
         if tx is not None:
             if not tx.open or tx.deadline is not None:
                 tx.check_open()
-            if scheduler.__class__ is Scheduler and scheduler.router is None and delay_ms < FIVE_YEARS_MS - 1:
+            if self._in_app_tx and delay_ms < FIVE_YEARS_MS - 1:
                 # The app's own job, due within 5 years: no time to check, no component to route to.
-                job_id = scheduler.enqueue_in(tx, scheduler.clock.now + delay_ms, scheduler._path(ref), args)
+                path = scheduler._paths.get(ref._cached_path) if type(ref) is FunctionReference else None
+                if type(args) is dict and path is not None:
+                    size = flat_size(args)
+                    if size >= 0:  # flat (the usual case): checked, copied and counted here
+                        tx.functions_scheduled += 1
+                        tx.scheduled_args_bytes += size
+                        limits = tx.limits
+                        if (tx.functions_scheduled <= limits.max_functions_scheduled
+                                and tx.scheduled_args_bytes <= limits.max_scheduled_args_bytes):
+                            job_id = scheduler.store.insert_job(path, dict(args), scheduler.clock.now + delay_ms)
+                            return Ready(job_id) if self._async else job_id
+                        tx.functions_scheduled -= 1
+                        tx.scheduled_args_bytes -= size
+                job_id = scheduler.enqueue_in(tx, delay_ms, ref, args)
                 return Ready(job_id) if self._async else job_id
         job_id = scheduler.schedule(self, scheduler.clock.now + delay_ms, ref, args)
         return Ready(job_id) if self._async else job_id
@@ -233,8 +248,11 @@ class Scheduler:
         path, home = router(ref)
         return self.enqueue(facade, when, path, args, home)
 
-    def enqueue_in(self, tx: "Transaction", when: float, path: str, args: Any) -> Any:
+    def enqueue_in(self, tx: "Transaction", delay_ms: float, ref: Any, args: Any) -> Any:
         """`enqueue` of a job of the app's own, from a transaction: the path of nearly every `run_after`."""
+        path = self._paths.get(ref._cached_path) if type(ref) is FunctionReference else None
+        if path is None:
+            path = self._path(ref)
         if type(args) is dict:
             size = flat_size(args)
             if size >= 0:
@@ -253,10 +271,8 @@ class Scheduler:
         if (tx.functions_scheduled > limits.max_functions_scheduled
                 or tx.scheduled_args_bytes > limits.max_scheduled_args_bytes):
             _over_scheduling_limits(tx, limits)
-        store = self.store
-        job_id = store.insert_job(path, copied, when)  # its row is written in a batch (see Store.insert_job)
-        store.new_jobs.append((when, job_id))
-        return job_id
+        # Its row is written in a batch (see Store.insert_job), and it joins the heap on commit.
+        return self.store.insert_job(path, copied, self.clock.now + delay_ms)
 
     def enqueue(self, facade: SchedulerFacade, when: float, path: str, args: Any, home: Any) -> Any:
         """Write the job's row (in `home.store`, or the app's when `home` is None) and queue it."""

@@ -520,11 +520,9 @@ class Store:
     # --- transactions ----------------------------------------------------------
 
     def begin(self) -> None:
+        # Outside a transaction on_commit, on_rollback, new_jobs and pending_rows are empty lists
+        # (commit and rollback leave them so): only the undo log is new.
         self.undo = []
-        self.on_commit = []
-        self.on_rollback = []
-        self.new_jobs = []
-        self.pending_rows = []
         self.rows_read = False
 
     def savepoint(self) -> tuple[int, int, int, int]:
@@ -563,12 +561,17 @@ class Store:
         """End the transaction: hand over its jobs and run its hooks, in the order they came."""
         if self.pending_rows:
             self.write_pending_rows()
-        hooks = self.on_commit
-        jobs = self.new_jobs
         undo = self.undo
         self.undo = None
+        if self.on_rollback:
+            self.on_rollback = []
+        hooks = self.on_commit
+        jobs = self.new_jobs
+        if not hooks and not jobs:
+            if self.write_observer is not None and undo:
+                self.write_observer(written(undo))
+            return
         self.on_commit = []
-        self.on_rollback = []
         self.new_jobs = []
         handover = self.jobs_committed if jobs else None
         handed = 0
@@ -609,6 +612,10 @@ class Store:
             raise InvalidValueError(f"{what} into table {table.name!r} expects a dict document, got {type(value).__name__}.")
         validator = table.validator
         if validator is not None:
+            if type(validator) is ObjectValidator:
+                checked = validator.sized(value)  # validated, copied and sized in one pass
+                if checked is not None and checked[1] <= MAX_DOCUMENT_SIZE:
+                    return checked
             try:
                 value = validator.validate(value)
             except ValidationError as exc:
@@ -635,12 +642,27 @@ class Store:
         return body, size
 
     def insert(self, table: Table, value: Any, budget: Budget) -> Id:
-        body, size = self._checked(table, value, "insert")
+        validator = table.validator
+        checked = validator.sized(value) if type(validator) is ObjectValidator else None  # one pass
+        if checked is None or checked[1] > MAX_DOCUMENT_SIZE:
+            checked = self._checked(table, value, "insert")
+        body, size = checked
         self._sequence += 1
         body["_id"] = key = id_text(table.name, self._sequence, table.number)  # a plain str: see clone_doc
-        body["_creationTime"] = self._next_creation_time()
+        now = float(self.clock.now)
+        if now > self._last_creation_time:  # _next_creation_time's usual case, inline
+            self._last_creation_time = now
+        else:
+            now = self._next_creation_time()
+        body["_creationTime"] = now
         size += SYSTEM_FIELDS_SIZE
-        budget.write(size)
+        budget.docs_written += 1  # budget.write(size), inline
+        budget.bytes_written += size
+        limits = budget.limits
+        if budget.docs_written > limits.max_documents_written or budget.bytes_written > limits.max_bytes_written:
+            budget.docs_written -= 1
+            budget.bytes_written -= size
+            budget.write(size)  # raises the limit's error
         table.add(body, size)
         assert self.undo is not None
         self.undo.append(("insert", table, key))
@@ -664,20 +686,22 @@ class Store:
         """A pending job's row in `_scheduled_functions`, in the transaction under way; returns its Id.
 
         Its id and `_creationTime` are taken now; the row itself waits in `pending_rows` (a
-        mutation scheduling many jobs writes them in one batch) unless the table was read.
+        mutation scheduling many jobs writes them in one batch) unless the table was read. The
+        job goes to `new_jobs`, handed to the scheduler on commit.
         """
         self._sequence += 1
         key = id_text(JOBS, self._sequence, self._jobs_number)
         now = float(self.clock.now)
-        last = self._last_creation_time
-        if now > last:
+        if now > self._last_creation_time:
             self._last_creation_time = now
         else:
             now = self._next_creation_time()
         self.pending_rows.append((key, now, name, args, when))
         if self.rows_read:
             self.write_pending_rows()
-        return str.__new__(Id, key)
+        job_id = str.__new__(Id, key)
+        self.new_jobs.append((when, job_id))
+        return job_id
 
     def write_pending_rows(self) -> None:
         """Put the pending job rows into their table (undoable, as any insert of the transaction)."""
