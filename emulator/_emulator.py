@@ -77,10 +77,22 @@ class _Caller:
 
     def query(self, ref: Any, args: dict[str, Any] | None = None) -> Any:
         """Run a query (a reference, or an inline function of ctx)."""
+        runtime = self._runtime
+        cls = ref.__class__
+        if (cls is FunctionReference or (cls is str and not ref.startswith(HANDLE_PREFIX))) \
+                and not runtime.deploy_runs_pending:  # the usual call, straight to the function
+            path, fn = runtime.resolve("query", ref)
+            return runtime.run_query(path, fn, args, self._identity)
         return self._call("query", ref, args)
 
     def mutation(self, ref: Any, args: dict[str, Any] | None = None) -> Any:
         """Run a mutation in its own transaction (a reference, or an inline function of ctx)."""
+        runtime = self._runtime
+        cls = ref.__class__
+        if (cls is FunctionReference or (cls is str and not ref.startswith(HANDLE_PREFIX))) \
+                and not runtime.deploy_runs_pending:  # the usual call, straight to the function
+            path, fn = runtime.resolve("mutation", ref)
+            return runtime.run_mutation(path, fn, args, self._identity)
         return self._call("mutation", ref, args)
 
     def action(self, ref: Any, args: dict[str, Any] | None = None) -> Any:

@@ -183,7 +183,10 @@ class Runtime:
     # --- helpers -------------------------------------------------------------
 
     def resolve(self, kind: str, ref: Any) -> tuple[str, ConvexFunction]:
-        path, fn = self.app.resolve(ref)
+        try:
+            path, fn = self.app._resolved[ref]  # App.resolve's cache, read here: once per call
+        except (KeyError, TypeError):
+            path, fn = self.app.resolve(ref)
         if fn.kind != kind:
             raise FunctionKindError.called_as(path, fn.kind, kind)
         return path, fn
