@@ -263,7 +263,15 @@ class Runtime:
     def _run_in(self, ctx_class: Any, path: str, fn: ConvexFunction, args: Any, identity: Any,
                 tx: Transaction) -> Any:
         """A query or mutation inside `tx`: checked args, its ctx, the time limit, checked result."""
-        checked = self.check_args(path, fn, args)
+        validator = fn.args_validator
+        if type(validator) is ObjectValidator and type(args) is dict:  # check_args' usual case, inline
+            sized = validator.sized(args)
+            if sized is not None and sized[1] <= self.limits.max_args_bytes:
+                checked = sized[0]
+            else:
+                checked = self.check_args(path, fn, args)
+        else:
+            checked = self.check_args(path, fn, args)
         tx.function = (path, fn)
         result = fn.handler(ctx_class(self, tx, identity, fn.is_async), checked)
         if fn.is_async or type(result) is CoroutineType:
