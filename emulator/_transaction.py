@@ -38,6 +38,7 @@ class Runner(Protocol):
     limits: Limits
     lock: Any
     runtime_crons: Any
+    scheduler: Any  # what makes ctx.scheduler objects (`facade(tx, job_id, is_async)`), or None
 
     def nested_query(self, ref: Any, args: Any, identity: Any, tx: "Transaction") -> Any: ...
 

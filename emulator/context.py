@@ -327,7 +327,10 @@ class MutationCtx(_TransactionCtx):
         """Schedule functions; its jobs commit or vanish with this mutation."""
         scheduler = self._scheduler
         if scheduler is None:
-            scheduler = self._scheduler = self._runtime.scheduler_for(self._tx, None, self._async)
+            backend = self._runtime.scheduler
+            if backend is None:  # a runtime without a scheduler: scheduler_for says so
+                return self._runtime.scheduler_for(self._tx, None, self._async)
+            scheduler = self._scheduler = backend.facade(self._tx, None, self._async)
         return scheduler
 
     def _member(self, name: str) -> Any:
