@@ -369,10 +369,10 @@ class Runtime:
                 while True:
                     store.begin()
                     tx = Transaction(self, True)
-                    if transaction_limits:
-                        tx.limits = capped(tx, transaction_limits)
                     tx.request = request
                     try:
+                        if transaction_limits:
+                            tx.limits = capped(tx, transaction_limits)
                         result = self._run_in(MutationCtx, path, fn, args, identity, tx)
                         if store.pending_rows:
                             store.write_pending_rows()  # the job rows it scheduled, in one batch
