@@ -23,6 +23,7 @@ from convex_py._env import current_env
 from convex_py.errors import WallClockError
 
 from ._emulator import ConvexEmulator
+from .clock import ClockError, to_ms
 from .timeline import format_timeline
 from .wall_clock import BACKENDS, DEFAULT_BACKEND, backend_name
 
@@ -116,7 +117,21 @@ def _start_time(marker: pytest.Mark | None) -> Any:
         return float(int(time.time() * 1000))
     if not marker.args:
         raise pytest.UsageError("@pytest.mark.convex_time needs a time, e.g. convex_time('2030-01-01T00:00:00Z')")
-    return marker.args[0]
+    when = marker.args[0]
+    if type(when) is str:  # an ISO string, parsed once (a module's marker serves each of its tests)
+        ms = _marked_times.get(when)
+        if ms is None:
+            try:
+                ms = to_ms(when, what="start_time")
+            except ClockError:
+                return when  # the emulator reports it, after what it checks first
+            if len(_marked_times) < 1024:
+                _marked_times[when] = ms
+        return ms
+    return when
+
+
+_marked_times: dict[str, float] = {}
 
 
 def _env(markers: list[pytest.Mark]) -> dict[str, Any]:
