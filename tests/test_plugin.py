@@ -656,3 +656,40 @@ def test_the_fixture_asked_for_during_a_test_is_that_tests(pytester, wall_clock)
         """
     )
     run(pytester, "test_lazy.py").assert_outcomes(passed=2)
+
+
+def test_a_modules_convex_time_starts_each_of_its_tests_and_a_bad_one_is_an_error(pytester, wall_clock):
+    ini(pytester, wall_clock, ORDERS)
+    pytester.makepyfile(
+        test_times="""
+        import pytest
+
+        pytestmark = pytest.mark.convex_time("2030-01-01T00:00:00.250Z")
+
+        @pytest.mark.parametrize("n", range(3))
+        def test_start(convex, n):
+            assert convex.now == 1893456000250.0
+            convex.advance(1000 * n)
+
+        @pytest.mark.convex_time("2030-02-01 12:00")  # naive: UTC
+        def test_naive(convex):
+            assert convex.now == 1896177600000.0
+
+        @pytest.mark.convex_time("yesterday")
+        def test_bad(convex):
+            pass
+
+        @pytest.mark.convex_time("yesterday")
+        @pytest.mark.convex_env(1)
+        def test_bad_env_first(convex):
+            pass
+        """
+    )
+    result = run(pytester, "test_times.py")
+    result.assert_outcomes(passed=4, errors=2)
+    result.stdout.fnmatch_lines([
+        "*ERROR at setup of test_bad *",
+        "E   *ClockError: start_time: 'yesterday' is not an ISO-8601 time*",
+        "*ERROR at setup of test_bad_env_first *",
+        "E   *UsageError: @pytest.mark.convex_env takes a dict*",
+    ])
