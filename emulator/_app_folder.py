@@ -45,7 +45,12 @@ def _key(app: Any) -> tuple[str, str] | None:
     raw = os.fspath(app) if isinstance(app, (str, os.PathLike)) else None
     if not isinstance(raw, str) or not raw or raw.startswith("~"):
         return None
-    return (raw, "" if os.path.isabs(raw) else os.getcwd())
+    if os.path.isabs(raw):
+        return (raw, "")
+    try:
+        return (raw, os.getcwd())
+    except OSError:  # the working folder is gone: nothing relative to it is cached
+        return None
 
 
 def find_convex_dir(app: str | Path) -> Path:
