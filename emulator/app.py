@@ -184,7 +184,7 @@ class App:
         return made
 
     def _copy(self) -> "App":
-        """Another App of the same functions: its own tables (a caller may change them), the same modules."""
+        """Another App of the same functions: its own function maps (a caller may change them), the same modules."""
         copy = App.__new__(App)
         copy.__dict__.update(self.__dict__)
         copy.functions = dict(self.functions)

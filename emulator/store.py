@@ -256,14 +256,6 @@ def _system_field_mismatch(key: str, value: Any, old: dict[str, Any]) -> Invalid
 
 _BY_CREATION_TIME = ("_creationTime",)
 _BY_ID = ("_id",)
-_numbers: dict[str, int] = {}  # table_number by name, for the tables of every store (one crc32 per name)
-
-
-def _table_number(name: str) -> int:
-    number = table_number(name)
-    if len(_numbers) < 65536:
-        _numbers[name] = number
-    return number
 
 
 class Table:
@@ -278,8 +270,7 @@ class Table:
         # What live queries know it by: its name, qualified by its component's path in a component
         # ("counter/counters"), so the app's and a component's tables of one name stay apart.
         self.live_key = name if live_key is None else live_key
-        number = _numbers.get(name)
-        self.number = number if number is not None else _table_number(name)
+        self.number = table_number(name)
         docs: dict[str, dict[str, Any]] = {}
         self.docs = docs
         self.sizes: dict[str, int] = {}
