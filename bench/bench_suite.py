@@ -116,6 +116,7 @@ def test_drain(request, r, kind):
 '''
 
 # Per-item time, in the pytest process: setup + call + teardown of each test (not collection).
+# Kept in memory and written once at the end, so the measuring adds no file I/O to any test.
 CONFTEST = '''import json
 import os
 import time
@@ -123,6 +124,7 @@ import time
 import pytest
 
 _OUT = os.environ.get("BENCH_ITEMS")
+_TIMES = []
 
 
 @pytest.hookimpl(wrapper=True)
@@ -131,9 +133,17 @@ def pytest_runtest_protocol(item, nextitem):
     try:
         return (yield)
     finally:
-        if _OUT:
-            with open(_OUT, "a") as out:
-                out.write(json.dumps(time.perf_counter() - start) + "\\n")
+        _TIMES.append(time.perf_counter() - start)
+
+
+def pytest_sessionfinish(session):
+    if _OUT and _TIMES:
+        data = "".join(json.dumps(t) + "\\n" for t in _TIMES).encode()
+        fd = os.open(_OUT, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            os.write(fd, data)  # one append per process (xdist workers each write their own)
+        finally:
+            os.close(fd)
 '''
 
 

@@ -21,36 +21,64 @@ _MINUTE_MS = 60_000
 _DAY_MINUTES = 1440
 
 
+_FIELDS = ("_spec", "_fallback", "_minutes", "_minute_set", "_hours", "_hour_set", "_months", "_doms", "_dows",
+           "_dom_star", "_dow_star")
+_parsed: dict[str, tuple[Any, ...]] = {}  # a spec as written -> its _FIELDS: parsed once per process
+_firsts: dict[tuple[str, Any], float] = {}  # (spec, deploy minute) -> first match (see first_after)
+
+
+def _parse(written: str) -> tuple[Any, ...]:
+    """The values of `_FIELDS` for a spec: the fields croniter expands, or croniter itself (`_fallback`)."""
+    from croniter import croniter
+
+    spec = croniter_spec(written)
+    parsed = croniter(spec, 0.0)
+    expanded = parsed.expanded
+    if getattr(parsed, "nth_weekday_of_month", None) or any(
+        value != "*" and not isinstance(value, int) for field in expanded for value in field
+    ):
+        found: tuple[Any, ...] = (spec, spec, None, None, None, None, None, None, None, None, None)
+    else:
+        minutes, hours, doms, months, dows = (None if field == ["*"] else sorted(set(field)) for field in expanded)
+        minutes = minutes if minutes is not None else list(range(60))
+        hours = hours if hours is not None else list(range(24))
+        found = (
+            spec, None, minutes, frozenset(minutes), hours, frozenset(hours),
+            frozenset(months) if months is not None else None,
+            frozenset(doms) if doms is not None else frozenset(),
+            frozenset(d % 7 for d in dows) if dows is not None else frozenset(),
+            doms is None, dows is None,
+        )
+    if len(_parsed) < 4096:
+        _parsed[written] = found
+    return found
+
+
 class CronTimes:
     """`next_after(ms)`: the first match strictly after `ms` (ms since the epoch, UTC)."""
 
-    __slots__ = ("_spec", "_minutes", "_minute_set", "_hours", "_hour_set", "_months", "_doms", "_dows",
-                 "_dom_star", "_dow_star", "_day", "_day_ok", "_fallback")
+    __slots__ = _FIELDS + ("_day", "_day_ok")
 
     def __init__(self, spec: str) -> None:
-        from croniter import croniter
-
-        spec = self._spec = croniter_spec(spec)
-        self._fallback: Any = None
+        parsed = _parsed.get(spec)
+        if parsed is None:
+            parsed = _parse(spec)
+        (self._spec, self._fallback, self._minutes, self._minute_set, self._hours, self._hour_set, self._months,
+         self._doms, self._dows, self._dom_star, self._dow_star) = parsed
         self._day = -1
         self._day_ok = False
-        parsed = croniter(spec, 0.0)
-        expanded = parsed.expanded
-        if getattr(parsed, "nth_weekday_of_month", None) or any(
-            value != "*" and not isinstance(value, int) for field in expanded for value in field
-        ):
-            self._fallback = spec
-            return
-        minutes, hours, doms, months, dows = (None if field == ["*"] else sorted(set(field)) for field in expanded)
-        self._minutes = minutes if minutes is not None else list(range(60))
-        self._hours = hours if hours is not None else list(range(24))
-        self._minute_set = frozenset(self._minutes)
-        self._hour_set = frozenset(self._hours)
-        self._months = frozenset(months) if months is not None else None
-        self._doms = frozenset(doms) if doms is not None else frozenset()
-        self._dows = frozenset(d % 7 for d in dows) if dows is not None else frozenset()
-        self._dom_star = doms is None
-        self._dow_star = dows is None
+
+    def first_after(self, ms: float) -> float:
+        """`next_after(ms)` for a deploy time, remembered per spec and minute: a suite deploys its
+        crons in every test, mostly at one start time, and a monthly job's first match is a walk."""
+        key = (self._spec, ms if self._fallback is not None else int(ms // _MINUTE_MS))
+        found = _firsts.get(key)
+        if found is None:
+            found = self.next_after(ms)
+            if len(_firsts) >= 4096:
+                _firsts.clear()
+            _firsts[key] = found
+        return found
 
     def _matches_day(self, day: int) -> bool:
         if day == self._day:

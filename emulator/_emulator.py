@@ -14,7 +14,7 @@ from convex_py._functions import ConvexFunction
 from convex_py._references import FunctionReference
 from convex_py._schema import SchemaDefinition
 
-from .app import App, find_convex_dir
+from .app import App
 from .components import Components, app_definition
 from .clock import Clock, to_ms
 from convex_py._values import clone_doc
@@ -204,8 +204,8 @@ class ConvexEmulator(_Caller):
         self._http = HttpActions(self._runtime, self._scheduler.executions)
         self._crons.deploy(self.app.crons)
         self._components: Components | None = None
-        if app is not None:
-            definition = app_definition(find_convex_dir(app))
+        if self.app.has_config:  # a folder app with components (`convex_config.py`)
+            definition = app_definition(self.app.convex_dir)
             if definition is not None and definition.uses:
                 self._component_tree().install(definition)
         self._runtime.deploy_runs_pending = True  # see _run_deploy_runs

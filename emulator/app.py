@@ -10,12 +10,12 @@ import hashlib
 import importlib
 import importlib.machinery
 import importlib.util
-import os
 import sys
 import traceback
 import types
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from operator import is_
+from typing import Any, Mapping
 
 from convex_py._functions import ConvexFunction
 from convex_py._http import HttpRouter
@@ -23,47 +23,9 @@ from convex_py._references import FunctionReference, normalize_path
 from convex_py._schema import SchemaDefinition
 from convex_py.errors import AppLoadError, FunctionNotFoundError, InvalidReferenceError
 
-_SKIPPED_FILES = ("conftest.py",)
+from ._app_folder import CONFIG_FILE, ModuleFolder, app_module_folder, find_convex_dir, module_folder
 
-
-def find_convex_dir(app: str | Path) -> Path:
-    """The app's `convex/` folder: `app` itself if it holds modules directly, else `app/convex`."""
-    path = Path(app).expanduser()
-    if not path.exists():
-        raise AppLoadError(f"App folder {str(app)!r} does not exist.")
-    if not path.is_dir():
-        raise AppLoadError(f"App {str(app)!r} is not a folder: give the app folder or its convex/ folder.")
-    candidate = path / "convex"
-    if candidate.is_dir():
-        return candidate.resolve()
-    if any(path.glob("*.py")):
-        return path.resolve()
-    raise AppLoadError(f"App folder {str(app)!r} has no convex/ folder and no Python modules.")
-
-
-CONFIG_FILE = "convex_config.py"  # a folder's components (define_app / define_component), not a module
-
-
-def _skipped_part(part: str) -> bool:
-    return part.startswith(("__", ".")) or part == "_generated"
-
-
-def _module_files(convex_dir: Path) -> Iterable[tuple[str, Path]]:
-    # os.walk on strings: pathlib's rglob was most of an emulator's construction (once per test).
-    # A subfolder holding a `convex_config.py` is a component, not app modules: it is not walked.
-    found: list[tuple[str, ...]] = []
-    for folder, dirs, files in os.walk(convex_dir):
-        dirs[:] = [d for d in dirs if not _skipped_part(d) and not os.path.isfile(os.path.join(folder, d, CONFIG_FILE))]
-        base = os.path.relpath(folder, convex_dir)
-        prefix = () if base == "." else tuple(base.split(os.sep))
-        for name in files:
-            if not name.endswith(".py") or _skipped_part(name) or name in _SKIPPED_FILES:
-                continue
-            if name.startswith("test_") or name[:-3].endswith("_test") or (not prefix and name == CONFIG_FILE):
-                continue
-            found.append((*prefix, name))
-    for parts in sorted(found):  # the order of sorted(rglob(...)): by path parts
-        yield "/".join(parts)[:-3], convex_dir.joinpath(*parts)
+__all__ = ["App", "CONFIG_FILE", "find_convex_dir", "import_app_modules", "package_name"]
 
 
 def _import_error(module_path: str, file: Path, exc: BaseException) -> AppLoadError:
@@ -112,6 +74,10 @@ def package_name(convex_dir: Path) -> str:
 
 def import_app_modules(convex_dir: Path) -> dict[str, types.ModuleType]:
     """Import every module of a `convex/` folder as one package (so relative imports work)."""
+    return _import_modules(convex_dir, module_folder(convex_dir))
+
+
+def _import_modules(convex_dir: Path, folder: ModuleFolder) -> dict[str, types.ModuleType]:
     package = package_name(convex_dir)
     if package not in sys.modules:
         init = convex_dir / "__init__.py"
@@ -131,7 +97,7 @@ def import_app_modules(convex_dir: Path) -> dict[str, types.ModuleType]:
             pkg.__package__ = package
             sys.modules[package] = pkg
     modules: dict[str, types.ModuleType] = {}
-    for module_path, file in _module_files(convex_dir):
+    for module_path, file in folder.modules:
         name = f"{package}.{module_path.replace('/', '.')}"
         try:
             modules[module_path] = importlib.import_module(name)
@@ -142,6 +108,28 @@ def import_app_modules(convex_dir: Path) -> dict[str, types.ModuleType]:
                 raise
             raise _import_error(module_path, file, exc) from exc
     return modules
+
+
+class _Loaded:
+    """An App built from a folder's modules, and what it was built from: reused while every module is
+    the same object in `sys.modules` holding the same globals (a reload, or a test's monkeypatch of a
+    module, builds a new one)."""
+
+    __slots__ = ("app", "modules")
+
+    def __init__(self, app: "App", modules: dict[str, types.ModuleType]) -> None:
+        self.app = app
+        self.modules = [(module.__name__, module, tuple(vars(module).values())) for module in modules.values()]
+
+    def current(self) -> bool:
+        found = sys.modules
+        for name, module, values in self.modules:
+            if found.get(name) is not module:
+                return False
+            namespace = module.__dict__
+            if len(namespace) != len(values) or not all(map(is_, namespace.values(), values)):
+                return False
+        return True
 
 
 class App:
@@ -171,10 +159,38 @@ class App:
         if self.schema is not None and not isinstance(self.schema, SchemaDefinition):
             raise AppLoadError(f"{source}: schema must come from define_schema(...), got {self.schema!r}")
 
+    # Set by from_folder: the `convex/` folder, and whether it holds a `convex_config.py` (components).
+    convex_dir: Path | None = None
+    has_config = False
+
     @classmethod
     def from_folder(cls, app: str | Path, *, schema: SchemaDefinition | None = None) -> "App":
-        convex_dir = find_convex_dir(app)
-        return cls(import_app_modules(convex_dir), schema=schema, source=str(convex_dir))
+        """The app in a folder (the app folder or its `convex/` folder).
+
+        Built once per folder and copied for each caller (every emulator has its own `App`), again
+        when the folder's files or its modules changed (see `_Loaded`)."""
+        folder = app_module_folder(app)
+        convex_dir = folder.convex_dir
+        loaded = folder.app
+        if schema is None and cls is App and loaded is not None and loaded.current():
+            return loaded.app._copy()
+        modules = _import_modules(convex_dir, folder)
+        made = cls(modules, schema=schema, source=str(convex_dir))
+        made.convex_dir = convex_dir
+        made.has_config = folder.has_config
+        if schema is None and cls is App:
+            folder.app = _Loaded(made, modules)
+            return made._copy()
+        return made
+
+    def _copy(self) -> "App":
+        """Another App of the same functions: its own function maps (a caller may change them), the same modules."""
+        copy = App.__new__(App)
+        copy.__dict__.update(self.__dict__)
+        copy.functions = dict(self.functions)
+        copy._paths_by_function = dict(self._paths_by_function)
+        copy._resolved = {}
+        return copy
 
     def _add_module(self, module_path: str, module: Any) -> None:
         members = module.items() if isinstance(module, Mapping) else vars(module).items()

@@ -3,7 +3,7 @@
 Each job has one entry in the scheduler's heap, for its next due time; running
 it pushes the next. Interval jobs run at deploy and then every period after the
 previous *scheduled* time; clock schedules run at each match of their spec
-strictly after deploy (parsed once per job: `CronTimes`). Moving a year through
+strictly after deploy (each spec parsed once: `CronTimes`). Moving a year through
 a daily job therefore costs 365 runs.
 """
 
@@ -41,7 +41,7 @@ class _ScheduledCron:
             self.iterator = CronTimes(job.cron_spec)
 
     def first_time(self, deploy_ms: float) -> float:
-        return deploy_ms if self.interval_ms is not None else self.next_after(deploy_ms)
+        return deploy_ms if self.interval_ms is not None else self.iterator.first_after(deploy_ms)
 
     def next_after(self, scheduled_ms: float) -> float:
         if self.interval_ms is not None:

@@ -23,6 +23,7 @@ from convex_py._env import current_env
 from convex_py.errors import WallClockError
 
 from ._emulator import ConvexEmulator
+from .clock import ClockError, to_ms
 from .timeline import format_timeline
 from .wall_clock import BACKENDS, DEFAULT_BACKEND, backend_name
 
@@ -57,30 +58,47 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-def _app_path(request: pytest.FixtureRequest) -> Path:
-    marker = request.node.get_closest_marker("convex_app")
+def _markers(node: pytest.Item) -> tuple[dict[str, pytest.Mark], list[pytest.Mark]]:
+    """The closest `convex_app`, `convex_time` and `convex_wall_clock` markers of a test, and its
+    `convex_env` markers closest first: one walk up the node chain for all four."""
+    closest: dict[str, pytest.Mark] = {}
+    env: list[pytest.Mark] = []
+    for mark in node.iter_markers():
+        name = getattr(mark, "name", None)
+        if name == "convex_env":
+            env.append(mark)
+        elif name in _CLOSEST and name not in closest:
+            closest[name] = mark
+    return closest, env
+
+
+_CLOSEST = frozenset({"convex_app", "convex_time", "convex_wall_clock"})
+
+
+def _app_path(node: pytest.Item, marker: pytest.Mark | None = None) -> Path:
     if marker is not None:
         if not marker.args:
             raise pytest.UsageError("@pytest.mark.convex_app needs the app folder, e.g. convex_app('fixtures/orders')")
         raw = marker.args[0]
         source = "@pytest.mark.convex_app"
     else:
-        raw = request.config.getini("convex_app")
+        raw = node.config.getini("convex_app")
         source = "the convex_app ini option"
         if not raw:
             raise pytest.UsageError(
                 "The `convex` fixture needs an app: mark the test with @pytest.mark.convex_app('path/to/app') "
                 "or set `convex_app = path/to/app` in the [pytest] / [tool.pytest.ini_options] section."
             )
-    test_dir = request.node.path.parent
-    key = (str(raw), os.getcwd(), test_dir, request.config.rootpath)
+    test_file = node.path  # one Path object for a module's tests: its hash is computed once
+    rootpath = node.config.rootpath
+    key = (str(raw), os.getcwd(), test_file, rootpath)
     found = _app_paths.get(key)
     if found is None:
-        found = _app_paths[key] = _find_app(raw, source, request.config.rootpath, test_dir)
+        found = _app_paths[key] = _find_app(raw, source, rootpath, test_file.parent)
     return found
 
 
-_app_paths: dict[tuple[Any, ...], Path] = {}  # the lookup below, once per app, cwd and test folder
+_app_paths: dict[tuple[Any, ...], Path] = {}  # the lookup below, once per app, cwd and test file
 
 
 def _find_app(raw: Any, source: str, rootpath: Path, test_dir: Path) -> Path:
@@ -94,19 +112,32 @@ def _find_app(raw: Any, source: str, rootpath: Path, test_dir: Path) -> Path:
     raise pytest.UsageError(f"{source}: app folder {str(raw)!r} not found (looked relative to the rootdir and cwd).")
 
 
-def _start_time(request: pytest.FixtureRequest) -> Any:
-    marker = request.node.get_closest_marker("convex_time")
+def _start_time(marker: pytest.Mark | None) -> Any:
     if marker is None:
         return float(int(time.time() * 1000))
     if not marker.args:
         raise pytest.UsageError("@pytest.mark.convex_time needs a time, e.g. convex_time('2030-01-01T00:00:00Z')")
-    return marker.args[0]
+    when = marker.args[0]
+    if type(when) is str:  # an ISO string, parsed once (a module's marker serves each of its tests)
+        ms = _marked_times.get(when)
+        if ms is None:
+            try:
+                ms = to_ms(when, what="start_time")
+            except ClockError:
+                return when  # the emulator reports it, after what it checks first
+            if len(_marked_times) < 1024:
+                _marked_times[when] = ms
+        return ms
+    return when
 
 
-def _env(request: pytest.FixtureRequest) -> dict[str, Any]:
-    """The variables of every `convex_env` marker on the test, the closest winning."""
+_marked_times: dict[str, float] = {}
+
+
+def _env(markers: list[pytest.Mark]) -> dict[str, Any]:
+    """The variables of every `convex_env` marker on the test (`markers`: closest first), the closest winning."""
     variables: dict[str, Any] = {}
-    for marker in reversed(list(request.node.iter_markers("convex_env"))):
+    for marker in reversed(markers):
         if len(marker.args) > 1 or (marker.args and not isinstance(marker.args[0], dict)):
             raise pytest.UsageError(
                 "@pytest.mark.convex_env takes a dict and/or keywords, e.g. convex_env({'API_KEY': 'k'}) "
@@ -118,8 +149,7 @@ def _env(request: pytest.FixtureRequest) -> dict[str, Any]:
     return variables
 
 
-def _wall_clock(request: pytest.FixtureRequest) -> str:
-    marker = request.node.get_closest_marker("convex_wall_clock")
+def _wall_clock(node: pytest.Item, marker: pytest.Mark | None) -> str:
     if marker is not None:
         if len(marker.args) != 1:
             raise pytest.UsageError(
@@ -127,7 +157,7 @@ def _wall_clock(request: pytest.FixtureRequest) -> str:
                 "e.g. convex_wall_clock('freezegun')"
             )
         return _backend(marker.args[0], "@pytest.mark.convex_wall_clock")
-    return _backend(request.config.getini("convex_wall_clock") or DEFAULT_BACKEND, "the convex_wall_clock ini option")
+    return _backend(node.config.getini("convex_wall_clock") or DEFAULT_BACKEND, "the convex_wall_clock ini option")
 
 
 def _backend(value: object, source: str) -> str:
@@ -137,14 +167,35 @@ def _backend(value: object, source: str) -> str:
         raise pytest.UsageError(str(exc)) from None
 
 
+# The tests running now, innermost last (a pytester run inside a test nests one). The fixture reads
+# its test here rather than asking for `request`: pytest 9 builds a FixtureDef, with a signature
+# inspection, each time a fixture's `request` argument is filled (about 50 µs a test).
+_running: list[pytest.Item] = []
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    _running.append(item)
+    try:
+        return (yield)
+    finally:
+        _running.pop()
+
+
 @pytest.fixture
-def convex(request: pytest.FixtureRequest) -> Iterator[ConvexEmulator]:
+def convex() -> Iterator[ConvexEmulator]:
     """A fresh emulator of the configured app, with the wall clock held at its virtual time."""
-    emulator = ConvexEmulator(_app_path(request), start_time=_start_time(request), env=_env(request))
-    request.node.stash[_STASH] = emulator
+    if not _running:
+        raise pytest.UsageError("The `convex` fixture is set up by a running test (no test is running).")
+    node = _running[-1]
+    closest, env = _markers(node)
+    get = closest.get
+    emulator = ConvexEmulator(_app_path(node, get("convex_app")), start_time=_start_time(get("convex_time")),
+                              env=_env(env))
+    node.stash[_STASH] = emulator
     token = current_env.set(emulator._runtime.env)  # `convex_py.env` in the test reads this deployment's
     try:
-        hold = emulator._hold_wall_clock(_wall_clock(request))
+        hold = emulator._hold_wall_clock(_wall_clock(node, get("convex_wall_clock")))
         try:
             yield emulator
         finally:

@@ -184,6 +184,31 @@ class SortedKeys(SortedList):
         return list(islice(self.irange(minimum, maximum, inclusive, reverse), size))
 
 
+def _key_of(fields: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """The function making an index's key from a document: (field sort keys..., _creationTime, _id)."""
+    key_of: Callable[[dict[str, Any]], tuple[Any, ...]]
+    if fields == ("_creationTime",):
+        # (d["_creationTime"], d["_id"]), built in C: this runs at every insert.
+        key_of = itemgetter("_creationTime", "_id")
+    elif fields == ("_id",):
+        def key_of(d: dict[str, Any]) -> tuple[Any, ...]:
+            return (d["_id"],)
+    elif len(fields) == 1 and "." not in fields[0]:
+        f = fields[0]
+
+        def key_of(d: dict[str, Any]) -> tuple[Any, ...]:
+            return (sort_key(d.get(f, UNSET)), d["_creationTime"], d["_id"])
+    else:
+        def key_of(d: dict[str, Any]) -> tuple[Any, ...]:
+            return tuple(sort_key(field_value(d, f)) for f in fields) + (d["_creationTime"], d["_id"])
+    if type(fields) is tuple and len(_KEY_OF) < 4096:
+        _KEY_OF[fields] = key_of  # a pure function of the fields: every table's index on them shares it
+    return key_of
+
+
+_KEY_OF: dict[tuple[str, ...], Callable[[dict[str, Any]], tuple[Any, ...]]] = {}
+
+
 class Index:
     """One sorted index: keys are (field sort keys..., _creationTime, _id)."""
 
@@ -193,18 +218,13 @@ class Index:
                  docs: dict[str, dict[str, Any]] | None = None) -> None:
         self.name = name
         self.fields = fields
-        self.keys: Any = CreationOrderKeys(docs) if docs is not None else SortedKeys()
+        # An index not maintained yet has no keys: Table.use_index sorts them at its first use.
+        self.keys: Any = CreationOrderKeys(docs) if docs is not None else SortedKeys() if live else None
         self.live = live  # False: not maintained until first used (see Table.use_index)
-        if fields == ("_creationTime",):
-            # (d["_creationTime"], d["_id"]), built in C: this runs at every insert.
-            self.key_of: Callable[[dict[str, Any]], tuple[Any, ...]] = itemgetter("_creationTime", "_id")
-        elif fields == ("_id",):
-            self.key_of = lambda d: (d["_id"],)
-        elif len(fields) == 1 and "." not in fields[0]:
-            f = fields[0]
-            self.key_of = lambda d: (sort_key(d.get(f, UNSET)), d["_creationTime"], d["_id"])
-        else:
-            self.key_of = lambda d: tuple(sort_key(field_value(d, f)) for f in fields) + (d["_creationTime"], d["_id"])
+        try:
+            self.key_of = _KEY_OF[fields]
+        except (KeyError, TypeError):
+            self.key_of = _key_of(fields)
 
     def _part(self, position: int, value: Any) -> Any:
         """The key part at `position`: a sort key for indexed fields, raw for _creationTime and _id."""
@@ -234,6 +254,10 @@ def _system_field_mismatch(key: str, value: Any, old: dict[str, Any]) -> Invalid
     )
 
 
+_BY_CREATION_TIME = ("_creationTime",)
+_BY_ID = ("_id",)
+
+
 class Table:
     """A table's documents (by id) and its indexes."""
 
@@ -247,21 +271,27 @@ class Table:
         # ("counter/counters"), so the app's and a component's tables of one name stay apart.
         self.live_key = name if live_key is None else live_key
         self.number = table_number(name)
-        self.docs: dict[str, dict[str, Any]] = {}
+        docs: dict[str, dict[str, Any]] = {}
+        self.docs = docs
         self.sizes: dict[str, int] = {}
+        by_creation_time = Index("by_creation_time", _BY_CREATION_TIME, docs=docs)
         self.indexes: dict[str, Index] = {
-            "by_creation_time": Index("by_creation_time", ("_creationTime",), docs=self.docs),
+            "by_creation_time": by_creation_time,
             # Rarely queried: built on first use, so writes do not pay for it until then.
-            "by_id": Index("by_id", ("_id",), live=False),
+            "by_id": Index("by_id", _BY_ID, live=False),
         }
-        for index_name, fields in (indexes or {}).items():
-            self.indexes[index_name] = Index(index_name, fields)
-        self.index_list = [index for index in self.indexes.values() if index.live]
-        # Indexes whose key can change when a document is replaced (not _creationTime's, not _id's).
-        self.changing_indexes = [index for index in self.index_list if index.name != "by_creation_time"]
+        if indexes:
+            for index_name, fields in indexes.items():
+                self.indexes[index_name] = Index(index_name, fields)
+            self.index_list = [index for index in self.indexes.values() if index.live]
+            # Indexes whose key can change when a document is replaced (not _creationTime's, not _id's).
+            self.changing_indexes = [index for index in self.index_list if index.name != "by_creation_time"]
+        else:
+            self.index_list = [by_creation_time]
+            self.changing_indexes = []
         self.dirty: set[tuple[str, str]] | None = None  # (table, id) written since the last save, when persisted
         self.validator = validator
-        self.is_system = name.startswith("_")
+        self.is_system = name[:1] == "_"
         self.search_indexes: dict[str, Any] = {}  # search and vector indexes, by name (see emulator.search)
 
     def add_derived_index(self, name: str, index: Any) -> None:

@@ -619,3 +619,77 @@ def test_a_finished_tests_emulator_is_freed(pytester, wall_clock):
         """
     )
     run(pytester).assert_outcomes(passed=2)
+
+
+def test_the_fixture_asked_for_during_a_test_is_that_tests(pytester, wall_clock):
+    # `request.getfixturevalue("convex")` in a test body, and a test that runs another pytest session
+    # in-process first: each emulator is built from its own test's markers.
+    ini(pytester, wall_clock)
+    pytester.makepyfile(
+        test_lazy=f"""
+        import pytest
+
+        pytest_plugins = ["pytester"]
+
+        @pytest.mark.convex_app({ORDERS!r})
+        @pytest.mark.convex_time(1000)
+        def test_lazy(request):
+            assert request.getfixturevalue("convex").now == 1000
+
+        @pytest.mark.convex_app({ORDERS!r})
+        @pytest.mark.convex_time(2000)
+        def test_after_an_inner_session(request, pytester):
+            pytester.makeini("[pytest]\\nconvex_wall_clock = {wall_clock}\\n")
+            pytester.makepyfile(test_inner='''
+                import pytest
+
+                @pytest.mark.convex_app({REMINDERS!r})
+                @pytest.mark.convex_time(5000)
+                def test_inner(convex):
+                    assert convex.now == 5000
+            ''')
+            pytester.runpytest("-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-p", "no:benchmark",
+                               "test_inner.py").assert_outcomes(passed=1)
+            convex = request.getfixturevalue("convex")
+            assert convex.now == 2000
+            assert "orders:create_order" in convex.app.functions
+        """
+    )
+    run(pytester, "test_lazy.py").assert_outcomes(passed=2)
+
+
+def test_a_modules_convex_time_starts_each_of_its_tests_and_a_bad_one_is_an_error(pytester, wall_clock):
+    ini(pytester, wall_clock, ORDERS)
+    pytester.makepyfile(
+        test_times="""
+        import pytest
+
+        pytestmark = pytest.mark.convex_time("2030-01-01T00:00:00.250Z")
+
+        @pytest.mark.parametrize("n", range(3))
+        def test_start(convex, n):
+            assert convex.now == 1893456000250.0
+            convex.advance(1000 * n)
+
+        @pytest.mark.convex_time("2030-02-01 12:00")  # naive: UTC
+        def test_naive(convex):
+            assert convex.now == 1896177600000.0
+
+        @pytest.mark.convex_time("yesterday")
+        def test_bad(convex):
+            pass
+
+        @pytest.mark.convex_time("yesterday")
+        @pytest.mark.convex_env(1)
+        def test_bad_env_first(convex):
+            pass
+        """
+    )
+    result = run(pytester, "test_times.py")
+    result.assert_outcomes(passed=4, errors=2)
+    result.stdout.fnmatch_lines([
+        "*ERROR at setup of test_bad *",
+        "E   *ClockError: start_time: 'yesterday' is not an ISO-8601 time*",
+        "*ERROR at setup of test_bad_env_first *",
+        "E   *UsageError: @pytest.mark.convex_env takes a dict*",
+    ])
