@@ -15,6 +15,7 @@ than convex-test; draining 10,000 jobs at most 13x the cost of draining 1,000.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -142,6 +143,8 @@ def floor_run_after(n: int) -> float:
     ids = [make_id("messages", i + 1) for i in range(n)]
     number = table_number("_scheduled_functions")
     best = float("inf")
+    collecting = gc.isenabled()
+    gc.disable()  # as during a mutation
     for _ in range(5):
         started = time.perf_counter()
         pending = []
@@ -155,6 +158,8 @@ def floor_run_after(n: int) -> float:
             rows[key] = {"name": name, "args": [copied], "scheduledTime": when, "state": "pending",
                          "_id": key, "_creationTime": created}
         best = min(best, time.perf_counter() - started)
+    if collecting:
+        gc.enable()
     return best / n * 1e6
 
 
