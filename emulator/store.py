@@ -584,7 +584,11 @@ class Store:
             hook()
 
     def after_commit(self, hook: Callable[[], None]) -> None:
-        """Run `hook` if the transaction under way commits (dropped with its savepoint otherwise)."""
+        """Run `hook` if the transaction under way commits (dropped with its savepoint otherwise);
+        at once when no transaction is under way (what it follows is already done)."""
+        if self.undo is None:
+            hook()
+            return
         self.on_commit.append((len(self.new_jobs), hook))
 
     def commit(self) -> None:

@@ -421,3 +421,31 @@ def test_async_action_run_from_an_async_test() -> None:
         return t.action(api.tx.gather_increments)
 
     assert asyncio.run(main())["final"] == 20
+
+
+def test_commit_hooks_run_on_commit_never_after_a_rollback_and_at_once_outside_a_transaction() -> None:
+    """Store.after_commit: what follows a commit (a job joining the heap, a cron starting) happens
+    only if the transaction commits, and a hook added outside any transaction runs at once."""
+    from emulator.limits import Limits
+    from emulator.store import Store
+
+    class Clock:
+        now = 1_000.0
+
+    store = Store(None, Limits(), Clock())
+    ran: list[str] = []
+    store.after_commit(lambda: ran.append("outside"))
+    assert ran == ["outside"]
+
+    store.begin()
+    store.after_commit(lambda: ran.append("rolled back"))
+    store.rollback()
+    store.begin()
+    store.after_commit(lambda: ran.append("committed"))
+    assert ran == ["outside"]
+    store.commit()
+    assert ran == ["outside", "committed"]
+
+    store.begin()  # the rolled-back hook is gone for good: nothing runs at a later, empty commit
+    store.commit()
+    assert ran == ["outside", "committed"]
