@@ -238,12 +238,18 @@ def check_field_name(name: Any, path: str, *, top_level: bool, allow_system: boo
 _field_costs: dict[str, int] = {}
 """Field names already found valid (none starts with '_'), each with its size in a value: len + 1."""
 
+_nested_field_costs: dict[str, int] = {}
+"""The same for names below the top level of a document, where `_id` and `_creationTime` (a
+returned document's) and other names starting with '_' are valid too."""
+
 
 def _check_key(k: Any, path: str, top_level: bool) -> int:
     """Check a field name not in the cache; return its size in a value (and cache it if it can be)."""
     check_field_name(k, path, top_level=top_level)
-    if len(_field_costs) < 100_000 and not k.startswith("_"):
-        _field_costs[k] = len(k) + 1
+    if len(_nested_field_costs) < 100_000:
+        _nested_field_costs[k] = len(k) + 1
+        if not k.startswith("_"):
+            _field_costs[k] = len(k) + 1
     return len(k) + 1
 
 
@@ -311,7 +317,7 @@ def copy_value(value: Any, path: str = "", depth: int = 0, top_level: bool = Fal
             )
         out = {}
         size = 2
-        costs = _field_costs
+        costs = _field_costs if top_level else _nested_field_costs
         for k, item in value.items():
             if item is UNSET:
                 continue
