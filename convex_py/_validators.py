@@ -668,19 +668,7 @@ def _object_check_factory(layout: tuple[tuple[str, Any, bool, bool], ...], for_v
             lines.append(f"{indent}    {x} = _C{i}({x})")
             lines.append(f"{indent}except _Mismatch:")
             lines.append(f"{indent}    return {fallback}")
-    # Build the result in field order: a dict display for the leading required fields.
-    first_optional = next((i for i, c in enumerate(layout) if c[2]), len(layout))
-    items = ", ".join(f"{layout[i][0]!r}: x{i}" for i in range(first_optional))
-    lines.append(f"    out = {{{items}}}")
-    for i in range(first_optional, len(layout)):
-        name, _, optional, _ = layout[i]
-        if optional:
-            lines.append(f"    if x{i} is not _M:")
-            lines.append(f"        out[{name!r}] = x{i}")
-        else:
-            lines.append(f"    out[{name!r}] = x{i}")
-    lines.append("    if len(out) != len(value):")
-    lines.append(f"        return {fallback}")
+    lines += _result_lines([(name, optional) for name, _, optional, _ in layout], fallback)
     lines.append("    return out")
     source = (
         f"def _factory({', '.join(factory_params)}):\n"
@@ -777,18 +765,7 @@ def _object_sized_factory(layout: tuple[tuple[str, str, bool], ...]) -> Any:
             lines.append(f"{indent}    return None")
             lines.append(f"{indent}size += _len({x})")
     lines.insert(3, f"    size = {base}")
-    first_optional = next((i for i, c in enumerate(layout) if c[2]), len(layout))
-    items = ", ".join(f"{layout[i][0]!r}: x{i}" for i in range(first_optional))
-    lines.append(f"    out = {{{items}}}")
-    for i in range(first_optional, len(layout)):
-        name, _, optional = layout[i]
-        if optional:
-            lines.append(f"    if x{i} is not _M:")
-            lines.append(f"        out[{name!r}] = x{i}")
-        else:
-            lines.append(f"    out[{name!r}] = x{i}")
-    lines.append("    if _len(out) != _len(value):")
-    lines.append("        return None")
+    lines += _result_lines([(name, optional) for name, _, optional in layout], "None")
     lines.append("    return out, size")
     source = (
         f"def _factory({', '.join(factory_params)}):\n"
@@ -800,6 +777,24 @@ def _object_sized_factory(layout: tuple[tuple[str, str, bool], ...]) -> Any:
                                  "_int": int, "_float": float, "_str": str, "_bool": bool, "_Id": Id}
     exec(compile(source, "<v.object sized>", "exec"), namespace)
     return namespace["_factory"]
+
+
+def _result_lines(fields: list[tuple[str, bool]], fallback: str) -> list[str]:
+    """The generated lines that build `out` from the checked `x0, x1, ...` in field order (a dict
+    display for the leading required fields), and hand an object with extra fields to `fallback`."""
+    first_optional = next((i for i, (_, optional) in enumerate(fields) if optional), len(fields))
+    items = ", ".join(f"{fields[i][0]!r}: x{i}" for i in range(first_optional))
+    lines = [f"    out = {{{items}}}"]
+    for i in range(first_optional, len(fields)):
+        name, optional = fields[i]
+        if optional:
+            lines.append(f"    if x{i} is not _M:")
+            lines.append(f"        out[{name!r}] = x{i}")
+        else:
+            lines.append(f"    out[{name!r}] = x{i}")
+    lines.append("    if len(out) != len(value):")
+    lines.append(f"        return {fallback}")
+    return lines
 
 
 def _string_like(validator: Validator) -> bool:
