@@ -163,6 +163,56 @@ def floor_run_after(n: int) -> float:
     return best / n * 1e6
 
 
+def floor_send(n: int) -> float:
+    """µs per call of phase 2's dict work alone, in a bare loop: find the function, check and copy
+    the arguments, insert the document (id, index key, undo entry), schedule the job (as
+    `floor_run_after`), copy the result, write the job row. No ctx, transaction, limits or locks."""
+    functions = {"messages:send": send}
+    messages, jobs = table_number("messages"), table_number("_scheduled_functions")
+    best = float("inf")
+    collecting = gc.isenabled()
+    gc.disable()  # as during a mutation
+    for _ in range(5):
+        docs: dict = {}
+        creation: list = []
+        rows: dict = {}
+        incoming: list = []
+        sequence = 0
+        started = time.perf_counter()
+        for i in range(n):
+            args = {"body": f"s{i}"}
+            functions["messages:send"]
+            body = args["body"]
+            if type(body) is not str or len(args) != 1:
+                raise TypeError(body)
+            undo = []
+            doc = {"body": body, "processed": False}
+            size = flat_size(doc)
+            sequence += 1
+            doc_id = id_text("messages", sequence, messages)
+            doc["_id"], doc["_creationTime"] = doc_id, float(sequence)
+            docs[doc_id] = doc
+            creation.append((float(sequence), doc_id))
+            undo.append(("insert", doc_id, size))
+            job_args = {"id": doc_id}
+            size = flat_size(job_args)
+            sequence += 1
+            job_id = id_text("_scheduled_functions", sequence, jobs)
+            pending = [(job_id, float(sequence), "messages:markProcessed", dict(job_args), 1000.0 + size)]
+            result = {"id": doc_id, "jobId": job_id}
+            flat_size(result)
+            result = dict(result)
+            for key, created, name, copied, when in pending:
+                rows[key] = {"name": name, "args": [copied], "scheduledTime": when, "state": "pending",
+                             "_id": key, "_creationTime": created}
+                undo.append(("insert", key, 100))
+            incoming.append(pending)
+        best = min(best, time.perf_counter() - started)
+    if collecting:
+        gc.enable()
+    return best / n * 1e6
+
+
 def main(argv: list[str]) -> None:
     repeat = int(os.environ.get("BENCH_REPEAT", "3"))
     sizes = [int(a) for a in argv] or [1000, 10000]
@@ -185,6 +235,9 @@ def main(argv: list[str]) -> None:
             ratio = f"{other / ms:.0f}x" if other and ms else "-"
             print(f"{phase:<52}{ms:>14}{(other if other is not None else '-'):>16}{ratio:>10}")
     for n in sizes:
+        per_call = ours[n]["2_schedule_mutations(insert+runAfter)"] * 1000 / n
+        print(f"phase 2 at N={n}: {per_call:.2f} µs per mutation; a bare-Python loop doing only its dict work "
+              f"(no ctx, transaction, limits or lock): {floor_send(n):.2f} µs")
         per_job = ours[n]["4_one_mutation_N_runAfter"] * 1000 / n
         print(f"phase 4 at N={n}: {per_job:.2f} µs per run_after; a bare-Python loop doing only its dict work "
               f"(size, copy, id, row): {floor_run_after(n):.2f} µs")
