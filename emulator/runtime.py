@@ -36,9 +36,9 @@ from convex_py.errors import (
 )
 
 from ._driver import drive, new_quiet_loop
-from ._transaction import Transaction, check_deadline, deadline_after
+from ._transaction import Transaction, check_deadline, deadline_after, new_transaction
 from .app import App
-from .context import ActionCtx, MutationCtx, QueryCtx
+from .context import ActionCtx, MutationCtx, QueryCtx, transaction_ctx
 from .limits import Limits
 from .meta import RequestInfo
 from .nested_limits import budgets, capped
@@ -273,7 +273,7 @@ class Runtime:
         else:
             checked = self.check_args(path, fn, args)
         tx.function = (path, fn)
-        result = fn.handler(ctx_class(self, tx, identity, fn.is_async), checked)
+        result = fn.handler(transaction_ctx(ctx_class, self, tx, identity, fn.is_async), checked)
         if fn.is_async or type(result) is CoroutineType:
             try:
                 result = drive(result, f"The {fn.kind} `{path}`")
@@ -297,7 +297,7 @@ class Runtime:
         env = self.env  # convex_py.env reads this deployment's variables while it runs
         env_token = current_env.set(env) if current_env.get() is not env else None
         with self.lock:
-            tx = Transaction(self, False)
+            tx = new_transaction(self, False)
             if transaction_limits:
                 tx.limits = capped(tx, transaction_limits)
             tx.request = request
@@ -368,7 +368,7 @@ class Runtime:
             with self.lock:
                 while True:
                     store.begin()
-                    tx = Transaction(self, True)
+                    tx = new_transaction(self, True)
                     tx.request = request
                     try:
                         if transaction_limits:
