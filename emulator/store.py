@@ -157,7 +157,7 @@ class CreationOrderKeys:
         self._dead += 1
         if self._dead > 32 and self._dead * 8 > len(keys):
             docs = self._docs
-            self._keys = [k for k in keys[self._head:] if k[-1] in docs]
+            keys[:] = [k for k in keys[self._head:] if k[-1] in docs]  # in place: Table.creation_keys is it
             self._dead = self._head = 0
 
     def chunk(self, minimum: Any, maximum: Any, inclusive: tuple[bool, bool], reverse: bool,
@@ -262,7 +262,7 @@ class Table:
     """A table's documents (by id) and its indexes."""
 
     __slots__ = ("name", "number", "docs", "sizes", "indexes", "index_list", "changing_indexes", "validator",
-                 "is_system", "dirty", "search_indexes", "live_key")
+                 "is_system", "dirty", "search_indexes", "live_key", "creation_keys", "other_indexes")
 
     def __init__(self, name: str, indexes: dict[str, tuple[str, ...]] | None = None, validator: Any = None,
                  live_key: str | None = None) -> None:
@@ -289,6 +289,10 @@ class Table:
         else:
             self.index_list = [by_creation_time]
             self.changing_indexes = []
+        # The creation-order keys (a new document's key is appended: see add_new), and every other
+        # index maintained on insert.
+        self.creation_keys: list[tuple[Any, ...]] = by_creation_time.keys._keys
+        self.other_indexes = self.index_list[1:]
         self.dirty: set[tuple[str, str]] | None = None  # (table, id) written since the last save, when persisted
         self.validator = validator
         self.is_system = name[:1] == "_"
@@ -302,6 +306,7 @@ class Table:
         for doc in self.in_creation_order():
             index.keys.add(index.key_of(doc))
         self.index_list.append(index)
+        self.other_indexes.append(index)
         self.changing_indexes.append(index)
 
     def use_index(self, name: str) -> Index:
@@ -311,6 +316,7 @@ class Table:
             index.keys = SortedKeys(index.key_of(doc) for doc in self.docs.values())
             index.live = True
             self.index_list.append(index)
+            self.other_indexes.append(index)
         return index
 
     def in_creation_order(self) -> list[dict[str, Any]]:
@@ -327,6 +333,22 @@ class Table:
         self.docs[doc_id] = doc
         self.sizes[doc_id] = size
         for index in self.index_list:
+            index.keys.add(index.key_of(doc))
+
+    def add_new(self, doc_id: str, doc: dict[str, Any], size: int, created: float) -> None:
+        """`add` for a document just created (`doc_id` and `created` are its `_id` and
+        `_creationTime`): its creation-order key is appended when it is the newest, as it usually is."""
+        if self.dirty is not None:
+            self.dirty.add((self.name, doc_id))
+        self.docs[doc_id] = doc
+        self.sizes[doc_id] = size
+        keys = self.creation_keys
+        key = (created, doc_id)
+        if not keys or keys[-1] < key:  # (the last key may be a blank, `()`: it sorts first)
+            keys.append(key)
+        else:
+            self.indexes["by_creation_time"].keys.add(key)
+        for index in self.other_indexes:
             index.keys.add(index.key_of(doc))
 
     def remove(self, doc_id: str) -> None:
@@ -684,10 +706,12 @@ class Store:
         self._sequence += 1
         body["_id"] = key = id_text(table.name, self._sequence, table.number)  # a plain str: see clone_doc
         now = float(self.clock.now)
-        if now > self._last_creation_time:  # _next_creation_time's usual case, inline
-            self._last_creation_time = now
-        else:
-            now = self._next_creation_time()
+        last = self._last_creation_time
+        if now <= last:  # _next_creation_time's usual cases, inline
+            now = last + 0.001
+            if now <= last:
+                now = self._next_creation_time()
+        self._last_creation_time = now
         body["_creationTime"] = now
         size += SYSTEM_FIELDS_SIZE
         budget.docs_written += 1  # budget.write(size), inline
@@ -697,7 +721,7 @@ class Store:
             budget.docs_written -= 1
             budget.bytes_written -= size
             budget.write(size)  # raises the limit's error
-        table.add(body, size)
+        table.add_new(key, body, size, now)
         assert self.undo is not None
         self.undo.append(("insert", table, key))
         return str.__new__(Id, key)
@@ -708,8 +732,8 @@ class Store:
         table = self.tables[table_name]
         self._sequence += 1
         body["_id"] = key = id_text(table_name, self._sequence, table.number)
-        body["_creationTime"] = self._next_creation_time()
-        table.add(body, 100)
+        body["_creationTime"] = now = self._next_creation_time()
+        table.add_new(key, body, 100, now)
         if self.undo is not None:
             self.undo.append(("insert", table, key))
         elif self.write_observer is not None:
@@ -726,10 +750,12 @@ class Store:
         self._sequence += 1
         key = id_text(JOBS, self._sequence, self._jobs_number)
         now = float(self.clock.now)
-        if now > self._last_creation_time:
-            self._last_creation_time = now
-        else:
-            now = self._next_creation_time()
+        last = self._last_creation_time
+        if now <= last:  # _next_creation_time's usual cases, inline
+            now = last + 0.001
+            if now <= last:
+                now = self._next_creation_time()
+        self._last_creation_time = now
         self.pending_rows.append((key, now, name, args, when))
         if self.rows_read:
             self.write_pending_rows()
@@ -745,18 +771,18 @@ class Store:
         undo = self.undo
         assert undo is not None
         docs, sizes = table.docs, table.sizes
-        by_creation = table.indexes["by_creation_time"].keys
-        plain = table.dirty is None and len(table.index_list) == 1 and type(by_creation) is CreationOrderKeys
-        keys = by_creation._keys if plain else None
+        plain = table.dirty is None and not table.other_indexes
+        keys = table.creation_keys
         for key, created, name, args, when in rows:
             row = {"name": name, "args": [args], "scheduledTime": when, "state": _PENDING_STATE,
                    "_id": key, "_creationTime": created}
-            if plain and (not keys or keys[-1][0] < created):
+            index_key = (created, key)
+            if plain and (not keys or keys[-1] < index_key):  # Table.add_new, inline
                 docs[key] = row
                 sizes[key] = 100
-                keys.append((created, key))
+                keys.append(index_key)
             else:
-                table.add(row, 100)
+                table.add_new(key, row, 100, created)
             undo.append(("insert", table, key))
 
     def read_jobs(self) -> None:
