@@ -61,18 +61,17 @@ def _validated(validator: Any, value: Any, path: str, error: type[ValidationErro
         ) from None
 
 
-def _flat_checked(value: dict[str, Any], validator: Any, limit: int, path: str,
-                  error: type[ValidationError]) -> dict[str, Any] | None:
-    """One pass for the common flat dict (arguments or a return value): sized here, copied by the
-    validator (a v.object builds a new dict of the same scalars) or by dict(); None when the value
-    needs the full check (nested, too large, or another kind of validator)."""
-    size = flat_size(value)
-    if size < 0 or size > limit:
-        return None
+def _checked_dict(value: dict[str, Any], validator: Any, limit: int) -> dict[str, Any] | None:
+    """One pass for the common dict (arguments or a return value) under no validator or a v.object:
+    validated, copied and sized; None when it needs the full check (nested, too large, a mismatch
+    or another kind of validator: the full check says what is wrong)."""
     if validator is None:
-        return dict(value)
+        size = flat_size(value)  # a flat dict's copy is shallow
+        return dict(value) if 0 <= size <= limit else None
     if type(validator) is ObjectValidator:
-        return _validated(validator, value, path, error)
+        sized = validator.sized(value)
+        if sized is not None and sized[1] <= limit:
+            return sized[0]
     return None
 
 
@@ -193,12 +192,7 @@ class Runtime:
 
     def check_args(self, path: str, fn: ConvexFunction, args: Any) -> dict[str, Any]:
         if type(args) is dict:
-            validator = fn.args_validator
-            if type(validator) is ObjectValidator:
-                sized = validator.sized(args)  # validated, copied and sized in one pass
-                if sized is not None and sized[1] <= self.limits.max_args_bytes:
-                    return sized[0]
-            checked = _flat_checked(args, fn.args_validator, self.limits.max_args_bytes, path, ArgumentValidationError)
+            checked = _checked_dict(args, fn.args_validator, self.limits.max_args_bytes)
             if checked is not None:
                 return checked
         if args is None:
@@ -231,13 +225,7 @@ class Runtime:
             if len(result) + 2 <= self.limits.max_return_bytes:  # a string's size, as copy_value counts it
                 return result  # immutable: returned as is
         elif cls is dict:
-            validator = fn.returns_validator
-            if type(validator) is ObjectValidator:
-                sized = validator.sized(result)
-                if sized is not None and sized[1] <= self.limits.max_return_bytes:
-                    return sized[0]
-            checked = _flat_checked(result, fn.returns_validator, self.limits.max_return_bytes, path,
-                                    ReturnsValidationError)
+            checked = _checked_dict(result, fn.returns_validator, self.limits.max_return_bytes)
             if checked is not None:
                 return checked
         try:

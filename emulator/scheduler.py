@@ -192,7 +192,7 @@ class Scheduler:
         self.in_flight: dict[Any, str] = {}  # async actions running on the virtual loop
         self._virtual_loop: VirtualTimeLoop | None = None
         self._paths: dict[str, str] = {}  # reference path or "module:fn" text -> resolved path
-        self._incoming: list[list[tuple[float, Any]]] = []  # committed jobs not in the heap yet
+        self._incoming: list[tuple[float, Any]] = []  # committed jobs not in the heap yet, as (due time, id)
         self.store.jobs_committed = self.jobs_committed
         # The dev server's hooks: run actions on its own event loop in real time
         # (`action_runner(path, fn, args, job_id, on_done, runtime)`), and route a scheduled
@@ -325,22 +325,20 @@ class Scheduler:
             generations = self._generations
             for _when, job_id in jobs:
                 generations[job_id] = generation
-        self._incoming.append(jobs)
+        self._incoming += jobs
 
     def _take_incoming(self) -> None:
         """Move committed jobs into the heap: one heapify for a big batch, pushes for a few."""
-        batches, self._incoming = self._incoming, []
+        jobs, self._incoming = self._incoming, []
         heap = self.heap
         order = self._order
-        added = sum(len(batch) for batch in batches)
-        if added * 8 > len(heap):
-            heap.extend([(when, next(order), JOB, job_id) for batch in batches for when, job_id in batch])
+        if len(jobs) * 8 > len(heap):
+            heap.extend([(when, next(order), JOB, job_id) for when, job_id in jobs])
             heapq.heapify(heap)
         else:
             push = heapq.heappush
-            for batch in batches:
-                for when, job_id in batch:
-                    push(heap, (when, next(order), JOB, job_id))
+            for when, job_id in jobs:
+                push(heap, (when, next(order), JOB, job_id))
 
     def _push(self, when: float, kind: int, payload: Any) -> None:
         if self._incoming:
