@@ -362,9 +362,9 @@ class Runtime:
                         if transaction_limits:
                             tx.limits = capped(tx, transaction_limits)
                         result = self._run_in(MutationCtx, path, fn, args, identity, tx)
-                        if store.pending_rows:
-                            store.write_pending_rows()  # the job rows it scheduled, in one batch
                         if before_commit is not None:
+                            if store.pending_rows:
+                                store.write_pending_rows()  # the job rows it scheduled, in one batch
                             before_commit(tx)
                         if self.commits_to_fail > 0:
                             self.commits_to_fail -= 1
@@ -372,6 +372,8 @@ class Runtime:
                                 f"Transient error while committing `{path}` (injected by fail_next_commits)"
                             )
                         if self.commit_hook is not None:
+                            if store.pending_rows:
+                                store.write_pending_rows()
                             self.commit_hook()
                     except TransientError:
                         # A system failure, as an OCC conflict in Convex: roll back and run again.
