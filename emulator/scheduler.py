@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from convex_py._functions import ConvexFunction
 from convex_py._ready import Ready
 from convex_py._references import FunctionReference
-from convex_py._values import as_id, copy_value, flat_size
+from convex_py._values import Id, as_id, copy_value, flat_size
 from convex_py.errors import (
     ConvexError,
     ConvexPyError,
@@ -495,6 +495,8 @@ class Scheduler:
         job = self._job(job_id)
         if job is None or job["state"]["kind"] != "pending":
             return False
+        if job_id.__class__ is not Id:  # queued as its plain text (see Store.insert_job)
+            job_id = str.__new__(Id, job_id)
         generations = self._generations
         generation = 1
         if generations is not None:

@@ -470,10 +470,10 @@ class Store:
         # (jobs scheduled before it, hook): run on commit, in the order they were added.
         self.on_commit: list[tuple[int, Callable[[], None]]] = []
         self.on_rollback: list[Callable[[], None]] = []
-        # Jobs scheduled by the transaction under way, as (due time, job id): handed to
+        # Jobs scheduled by the transaction under way, as (due time, job id or its text): handed to
         # `jobs_committed` on commit, forgotten with their savepoint on rollback.
-        self.new_jobs: list[tuple[float, Id]] = []
-        self.jobs_committed: Callable[[list[tuple[float, Id]]], None] | None = None
+        self.new_jobs: list[tuple[float, str]] = []
+        self.jobs_committed: Callable[[list[tuple[float, str]]], None] | None = None
         # Rows of jobs scheduled by the transaction under way, not in their table yet, as
         # (id text, _creationTime, name, args, scheduledTime): written in one batch when the
         # table is first read in the transaction, at a savepoint, or before it commits.
@@ -758,9 +758,10 @@ class Store:
         self.pending_rows.append((key, now, name, args, when))
         if self.rows_read:
             self.write_pending_rows()
-        job_id = str.__new__(Id, key)
-        self.new_jobs.append((when, job_id))
-        return job_id
+        # The queue holds the plain id text (an Id is made again when the job runs): the garbage
+        # collector stops tracking (due time, text) pairs, and the caller's Id may die with its value.
+        self.new_jobs.append((when, key))
+        return str.__new__(Id, key)
 
     def write_pending_rows(self) -> None:
         """Put the pending job rows into their table (undoable, as any insert of the transaction)."""
