@@ -652,7 +652,10 @@ class Store:
 
     # --- writes ------------------------------------------------------------------
 
-    def _next_creation_time(self) -> float:
+    def _new_key(self, table_name: str, number: int) -> str:
+        """A new document's id text; its `_creationTime` is `_last_creation_time` then: the clock's
+        time, or a thousandth of a millisecond after the last one handed out (they only grow)."""
+        self._sequence += 1
         now = float(self.clock.now)
         last = self._last_creation_time
         if now <= last:
@@ -660,7 +663,7 @@ class Store:
             if now <= last:  # float precision at this magnitude
                 now = float.__add__(last, max(abs(last) * 2.3e-16, 1e-9))
         self._last_creation_time = now
-        return now
+        return id_text(table_name, self._sequence, number)
 
     def _checked(self, table: Table, value: Any, what: str) -> tuple[dict[str, Any], int]:
         """Validate a document body against the schema and Convex's value rules; return (copy, size)."""
@@ -703,16 +706,8 @@ class Store:
         if checked is None or checked[1] > MAX_DOCUMENT_SIZE:
             checked = self._checked(table, value, "insert")
         body, size = checked
-        self._sequence += 1
-        body["_id"] = key = id_text(table.name, self._sequence, table.number)  # a plain str: see clone_doc
-        now = float(self.clock.now)
-        last = self._last_creation_time
-        if now <= last:  # _next_creation_time's usual cases, inline
-            now = last + 0.001
-            if now <= last:
-                now = self._next_creation_time()
-        self._last_creation_time = now
-        body["_creationTime"] = now
+        body["_id"] = key = self._new_key(table.name, table.number)  # a plain str: see clone_doc
+        body["_creationTime"] = now = self._last_creation_time
         size += SYSTEM_FIELDS_SIZE
         budget.docs_written += 1  # budget.write(size), inline
         budget.bytes_written += size
@@ -729,9 +724,8 @@ class Store:
         """Insert into a system table (no schema, no budget): job and cron rows, in the
         transaction under way if there is one."""
         table = self.tables[table_name]
-        self._sequence += 1
-        body["_id"] = key = id_text(table_name, self._sequence, table.number)
-        body["_creationTime"] = now = self._next_creation_time()
+        body["_id"] = key = self._new_key(table_name, table.number)
+        body["_creationTime"] = now = self._last_creation_time
         table.add_new(key, body, 100, now)
         if self.undo is not None:
             self.undo.append(("insert", table, key))
@@ -746,15 +740,8 @@ class Store:
         mutation scheduling many jobs writes them in one batch) unless the table was read. The
         job goes to `new_jobs`, handed to the scheduler on commit.
         """
-        self._sequence += 1
-        key = id_text(JOBS, self._sequence, self._jobs_number)
-        now = float(self.clock.now)
-        last = self._last_creation_time
-        if now <= last:  # _next_creation_time's usual cases, inline
-            now = last + 0.001
-            if now <= last:
-                now = self._next_creation_time()
-        self._last_creation_time = now
+        key = self._new_key(JOBS, self._jobs_number)
+        now = self._last_creation_time
         self.pending_rows.append((key, now, name, args, when))
         if self.rows_read:
             self.write_pending_rows()
