@@ -36,9 +36,9 @@ from convex_py.errors import (
 )
 
 from ._driver import drive, new_quiet_loop
-from ._transaction import Transaction, check_deadline, deadline_after
+from ._transaction import Transaction, check_deadline, deadline_after, new_transaction
 from .app import App
-from .context import ActionCtx, MutationCtx, QueryCtx
+from .context import ActionCtx, MutationCtx, QueryCtx, transaction_ctx
 from .limits import Limits
 from .meta import RequestInfo
 from .nested_limits import budgets, capped
@@ -61,18 +61,17 @@ def _validated(validator: Any, value: Any, path: str, error: type[ValidationErro
         ) from None
 
 
-def _flat_checked(value: dict[str, Any], validator: Any, limit: int, path: str,
-                  error: type[ValidationError]) -> dict[str, Any] | None:
-    """One pass for the common flat dict (arguments or a return value): sized here, copied by the
-    validator (a v.object builds a new dict of the same scalars) or by dict(); None when the value
-    needs the full check (nested, too large, or another kind of validator)."""
-    size = flat_size(value)
-    if size < 0 or size > limit:
-        return None
+def _checked_dict(value: dict[str, Any], validator: Any, limit: int) -> dict[str, Any] | None:
+    """One pass for the common dict (arguments or a return value) under no validator or a v.object:
+    validated, copied and sized; None when it needs the full check (nested, too large, a mismatch
+    or another kind of validator: the full check says what is wrong)."""
     if validator is None:
-        return dict(value)
+        size = flat_size(value)  # a flat dict's copy is shallow
+        return dict(value) if 0 <= size <= limit else None
     if type(validator) is ObjectValidator:
-        return _validated(validator, value, path, error)
+        sized = validator.sized(value)
+        if sized is not None and sized[1] <= limit:
+            return sized[0]
     return None
 
 
@@ -193,12 +192,7 @@ class Runtime:
 
     def check_args(self, path: str, fn: ConvexFunction, args: Any) -> dict[str, Any]:
         if type(args) is dict:
-            validator = fn.args_validator
-            if type(validator) is ObjectValidator:
-                sized = validator.sized(args)  # validated, copied and sized in one pass
-                if sized is not None and sized[1] <= self.limits.max_args_bytes:
-                    return sized[0]
-            checked = _flat_checked(args, fn.args_validator, self.limits.max_args_bytes, path, ArgumentValidationError)
+            checked = _checked_dict(args, fn.args_validator, self.limits.max_args_bytes)
             if checked is not None:
                 return checked
         if args is None:
@@ -231,13 +225,7 @@ class Runtime:
             if len(result) + 2 <= self.limits.max_return_bytes:  # a string's size, as copy_value counts it
                 return result  # immutable: returned as is
         elif cls is dict:
-            validator = fn.returns_validator
-            if type(validator) is ObjectValidator:
-                sized = validator.sized(result)
-                if sized is not None and sized[1] <= self.limits.max_return_bytes:
-                    return sized[0]
-            checked = _flat_checked(result, fn.returns_validator, self.limits.max_return_bytes, path,
-                                    ReturnsValidationError)
+            checked = _checked_dict(result, fn.returns_validator, self.limits.max_return_bytes)
             if checked is not None:
                 return checked
         try:
@@ -273,7 +261,7 @@ class Runtime:
         else:
             checked = self.check_args(path, fn, args)
         tx.function = (path, fn)
-        result = fn.handler(ctx_class(self, tx, identity, fn.is_async), checked)
+        result = fn.handler(transaction_ctx(ctx_class, self, tx, identity, fn.is_async), checked)
         if fn.is_async or type(result) is CoroutineType:
             try:
                 result = drive(result, f"The {fn.kind} `{path}`")
@@ -297,7 +285,7 @@ class Runtime:
         env = self.env  # convex_py.env reads this deployment's variables while it runs
         env_token = current_env.set(env) if current_env.get() is not env else None
         with self.lock:
-            tx = Transaction(self, False)
+            tx = new_transaction(self, False)
             if transaction_limits:
                 tx.limits = capped(tx, transaction_limits)
             tx.request = request
@@ -368,15 +356,15 @@ class Runtime:
             with self.lock:
                 while True:
                     store.begin()
-                    tx = Transaction(self, True)
+                    tx = new_transaction(self, True)
                     tx.request = request
                     try:
                         if transaction_limits:
                             tx.limits = capped(tx, transaction_limits)
                         result = self._run_in(MutationCtx, path, fn, args, identity, tx)
-                        if store.pending_rows:
-                            store.write_pending_rows()  # the job rows it scheduled, in one batch
                         if before_commit is not None:
+                            if store.pending_rows:
+                                store.write_pending_rows()  # the job rows it scheduled, in one batch
                             before_commit(tx)
                         if self.commits_to_fail > 0:
                             self.commits_to_fail -= 1
@@ -384,6 +372,8 @@ class Runtime:
                                 f"Transient error while committing `{path}` (injected by fail_next_commits)"
                             )
                         if self.commit_hook is not None:
+                            if store.pending_rows:
+                                store.write_pending_rows()
                             self.commit_hook()
                     except TransientError:
                         # A system failure, as an OCC conflict in Convex: roll back and run again.

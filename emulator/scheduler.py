@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from convex_py._functions import ConvexFunction
 from convex_py._ready import Ready
 from convex_py._references import FunctionReference
-from convex_py._values import as_id, copy_value, flat_size
+from convex_py._values import Id, as_id, copy_value, flat_size
 from convex_py.errors import (
     ConvexError,
     ConvexPyError,
@@ -192,7 +192,7 @@ class Scheduler:
         self.in_flight: dict[Any, str] = {}  # async actions running on the virtual loop
         self._virtual_loop: VirtualTimeLoop | None = None
         self._paths: dict[str, str] = {}  # reference path or "module:fn" text -> resolved path
-        self._incoming: list[list[tuple[float, Any]]] = []  # committed jobs not in the heap yet
+        self._incoming: list[tuple[float, Any]] = []  # committed jobs not in the heap yet, as (due time, id)
         self.store.jobs_committed = self.jobs_committed
         # The dev server's hooks: run actions on its own event loop in real time
         # (`action_runner(path, fn, args, job_id, on_done, runtime)`), and route a scheduled
@@ -325,22 +325,20 @@ class Scheduler:
             generations = self._generations
             for _when, job_id in jobs:
                 generations[job_id] = generation
-        self._incoming.append(jobs)
+        self._incoming += jobs
 
     def _take_incoming(self) -> None:
         """Move committed jobs into the heap: one heapify for a big batch, pushes for a few."""
-        batches, self._incoming = self._incoming, []
+        jobs, self._incoming = self._incoming, []
         heap = self.heap
         order = self._order
-        added = sum(len(batch) for batch in batches)
-        if added * 8 > len(heap):
-            heap.extend([(when, next(order), JOB, job_id) for batch in batches for when, job_id in batch])
+        if len(jobs) * 8 > len(heap):
+            heap.extend([(when, next(order), JOB, job_id) for when, job_id in jobs])
             heapq.heapify(heap)
         else:
             push = heapq.heappush
-            for batch in batches:
-                for when, job_id in batch:
-                    push(heap, (when, next(order), JOB, job_id))
+            for when, job_id in jobs:
+                push(heap, (when, next(order), JOB, job_id))
 
     def _push(self, when: float, kind: int, payload: Any) -> None:
         if self._incoming:
@@ -497,6 +495,8 @@ class Scheduler:
         job = self._job(job_id)
         if job is None or job["state"]["kind"] != "pending":
             return False
+        if job_id.__class__ is not Id:  # queued as its plain text (see Store.insert_job)
+            job_id = str.__new__(Id, job_id)
         generations = self._generations
         generation = 1
         if generations is not None:

@@ -157,7 +157,7 @@ class CreationOrderKeys:
         self._dead += 1
         if self._dead > 32 and self._dead * 8 > len(keys):
             docs = self._docs
-            self._keys = [k for k in keys[self._head:] if k[-1] in docs]
+            keys[:] = [k for k in keys[self._head:] if k[-1] in docs]  # in place: Table.creation_keys is it
             self._dead = self._head = 0
 
     def chunk(self, minimum: Any, maximum: Any, inclusive: tuple[bool, bool], reverse: bool,
@@ -262,7 +262,7 @@ class Table:
     """A table's documents (by id) and its indexes."""
 
     __slots__ = ("name", "number", "docs", "sizes", "indexes", "index_list", "changing_indexes", "validator",
-                 "is_system", "dirty", "search_indexes", "live_key")
+                 "is_system", "dirty", "search_indexes", "live_key", "creation_keys", "other_indexes")
 
     def __init__(self, name: str, indexes: dict[str, tuple[str, ...]] | None = None, validator: Any = None,
                  live_key: str | None = None) -> None:
@@ -289,6 +289,10 @@ class Table:
         else:
             self.index_list = [by_creation_time]
             self.changing_indexes = []
+        # The creation-order keys (a new document's key is appended: see add_new), and every other
+        # index maintained on insert.
+        self.creation_keys: list[tuple[Any, ...]] = by_creation_time.keys._keys
+        self.other_indexes = self.index_list[1:]
         self.dirty: set[tuple[str, str]] | None = None  # (table, id) written since the last save, when persisted
         self.validator = validator
         self.is_system = name[:1] == "_"
@@ -302,6 +306,7 @@ class Table:
         for doc in self.in_creation_order():
             index.keys.add(index.key_of(doc))
         self.index_list.append(index)
+        self.other_indexes.append(index)
         self.changing_indexes.append(index)
 
     def use_index(self, name: str) -> Index:
@@ -311,6 +316,7 @@ class Table:
             index.keys = SortedKeys(index.key_of(doc) for doc in self.docs.values())
             index.live = True
             self.index_list.append(index)
+            self.other_indexes.append(index)
         return index
 
     def in_creation_order(self) -> list[dict[str, Any]]:
@@ -327,6 +333,22 @@ class Table:
         self.docs[doc_id] = doc
         self.sizes[doc_id] = size
         for index in self.index_list:
+            index.keys.add(index.key_of(doc))
+
+    def add_new(self, doc_id: str, doc: dict[str, Any], size: int, created: float) -> None:
+        """`add` for a document just created (`doc_id` and `created` are its `_id` and
+        `_creationTime`): its creation-order key is appended when it is the newest, as it usually is."""
+        if self.dirty is not None:
+            self.dirty.add((self.name, doc_id))
+        self.docs[doc_id] = doc
+        self.sizes[doc_id] = size
+        keys = self.creation_keys
+        key = (created, doc_id)
+        if not keys or keys[-1] < key:  # (the last key may be a blank, `()`: it sorts first)
+            keys.append(key)
+        else:
+            self.indexes["by_creation_time"].keys.add(key)
+        for index in self.other_indexes:
             index.keys.add(index.key_of(doc))
 
     def remove(self, doc_id: str) -> None:
@@ -448,10 +470,10 @@ class Store:
         # (jobs scheduled before it, hook): run on commit, in the order they were added.
         self.on_commit: list[tuple[int, Callable[[], None]]] = []
         self.on_rollback: list[Callable[[], None]] = []
-        # Jobs scheduled by the transaction under way, as (due time, job id): handed to
+        # Jobs scheduled by the transaction under way, as (due time, job id or its text): handed to
         # `jobs_committed` on commit, forgotten with their savepoint on rollback.
-        self.new_jobs: list[tuple[float, Id]] = []
-        self.jobs_committed: Callable[[list[tuple[float, Id]]], None] | None = None
+        self.new_jobs: list[tuple[float, str]] = []
+        self.jobs_committed: Callable[[list[tuple[float, str]]], None] | None = None
         # Rows of jobs scheduled by the transaction under way, not in their table yet, as
         # (id text, _creationTime, name, args, scheduledTime): written in one batch when the
         # table is first read in the transaction, at a savepoint, or before it commits.
@@ -601,21 +623,21 @@ class Store:
             self.on_rollback = []
         hooks = self.on_commit
         jobs = self.new_jobs
-        if not hooks and not jobs:
-            if self.write_observer is not None and undo:
-                self.write_observer(written(undo))
-            return
-        self.on_commit = []
-        self.new_jobs = []
-        handover = self.jobs_committed if jobs else None
-        handed = 0
-        for jobs_before, hook in hooks:
-            if handover is not None and jobs_before > handed:
-                handover(jobs[handed:jobs_before])
-                handed = jobs_before
-            hook()
-        if handover is not None and len(jobs) > handed:
-            handover(jobs[handed:] if handed else jobs)
+        if jobs:
+            self.new_jobs = []
+        if hooks:
+            self.on_commit = []
+            handover = self.jobs_committed if jobs else None
+            handed = 0
+            for jobs_before, hook in hooks:
+                if handover is not None and jobs_before > handed:
+                    handover(jobs[handed:jobs_before])
+                    handed = jobs_before
+                hook()
+            if handover is not None and len(jobs) > handed:
+                handover(jobs[handed:] if handed else jobs)
+        elif jobs and self.jobs_committed is not None:
+            self.jobs_committed(jobs)
         if self.write_observer is not None and undo:
             self.write_observer(written(undo))
 
@@ -630,7 +652,10 @@ class Store:
 
     # --- writes ------------------------------------------------------------------
 
-    def _next_creation_time(self) -> float:
+    def _new_key(self, table_name: str, number: int) -> str:
+        """A new document's id text; its `_creationTime` is `_last_creation_time` then: the clock's
+        time, or a thousandth of a millisecond after the last one handed out (they only grow)."""
+        self._sequence += 1
         now = float(self.clock.now)
         last = self._last_creation_time
         if now <= last:
@@ -638,7 +663,7 @@ class Store:
             if now <= last:  # float precision at this magnitude
                 now = float.__add__(last, max(abs(last) * 2.3e-16, 1e-9))
         self._last_creation_time = now
-        return now
+        return id_text(table_name, self._sequence, number)
 
     def _checked(self, table: Table, value: Any, what: str) -> tuple[dict[str, Any], int]:
         """Validate a document body against the schema and Convex's value rules; return (copy, size)."""
@@ -681,14 +706,8 @@ class Store:
         if checked is None or checked[1] > MAX_DOCUMENT_SIZE:
             checked = self._checked(table, value, "insert")
         body, size = checked
-        self._sequence += 1
-        body["_id"] = key = id_text(table.name, self._sequence, table.number)  # a plain str: see clone_doc
-        now = float(self.clock.now)
-        if now > self._last_creation_time:  # _next_creation_time's usual case, inline
-            self._last_creation_time = now
-        else:
-            now = self._next_creation_time()
-        body["_creationTime"] = now
+        body["_id"] = key = self._new_key(table.name, table.number)  # a plain str: see clone_doc
+        body["_creationTime"] = now = self._last_creation_time
         size += SYSTEM_FIELDS_SIZE
         budget.docs_written += 1  # budget.write(size), inline
         budget.bytes_written += size
@@ -697,19 +716,17 @@ class Store:
             budget.docs_written -= 1
             budget.bytes_written -= size
             budget.write(size)  # raises the limit's error
-        table.add(body, size)
-        assert self.undo is not None
-        self.undo.append(("insert", table, key))
+        table.add_new(key, body, size, now)
+        self.undo.append(("insert", table, key))  # type: ignore[union-attr]  # (in a transaction)
         return str.__new__(Id, key)
 
     def insert_system(self, table_name: str, body: dict[str, Any]) -> Id:
         """Insert into a system table (no schema, no budget): job and cron rows, in the
         transaction under way if there is one."""
         table = self.tables[table_name]
-        self._sequence += 1
-        body["_id"] = key = id_text(table_name, self._sequence, table.number)
-        body["_creationTime"] = self._next_creation_time()
-        table.add(body, 100)
+        body["_id"] = key = self._new_key(table_name, table.number)
+        body["_creationTime"] = now = self._last_creation_time
+        table.add_new(key, body, 100, now)
         if self.undo is not None:
             self.undo.append(("insert", table, key))
         elif self.write_observer is not None:
@@ -723,40 +740,35 @@ class Store:
         mutation scheduling many jobs writes them in one batch) unless the table was read. The
         job goes to `new_jobs`, handed to the scheduler on commit.
         """
-        self._sequence += 1
-        key = id_text(JOBS, self._sequence, self._jobs_number)
-        now = float(self.clock.now)
-        if now > self._last_creation_time:
-            self._last_creation_time = now
-        else:
-            now = self._next_creation_time()
+        key = self._new_key(JOBS, self._jobs_number)
+        now = self._last_creation_time
         self.pending_rows.append((key, now, name, args, when))
         if self.rows_read:
             self.write_pending_rows()
-        job_id = str.__new__(Id, key)
-        self.new_jobs.append((when, job_id))
-        return job_id
+        # The queue holds the plain id text (an Id is made again when the job runs): the garbage
+        # collector stops tracking (due time, text) pairs, and the caller's Id may die with its value.
+        self.new_jobs.append((when, key))
+        return str.__new__(Id, key)
 
     def write_pending_rows(self) -> None:
         """Put the pending job rows into their table (undoable, as any insert of the transaction)."""
         rows = self.pending_rows
         self.pending_rows = []
         table = self.tables[JOBS]
-        undo = self.undo
-        assert undo is not None
+        undo: Any = self.undo  # (in a transaction)
         docs, sizes = table.docs, table.sizes
-        by_creation = table.indexes["by_creation_time"].keys
-        plain = table.dirty is None and len(table.index_list) == 1 and type(by_creation) is CreationOrderKeys
-        keys = by_creation._keys if plain else None
+        plain = table.dirty is None and not table.other_indexes
+        keys = table.creation_keys
         for key, created, name, args, when in rows:
             row = {"name": name, "args": [args], "scheduledTime": when, "state": _PENDING_STATE,
                    "_id": key, "_creationTime": created}
-            if plain and (not keys or keys[-1][0] < created):
+            index_key = (created, key)
+            if plain and (not keys or keys[-1] < index_key):  # Table.add_new, inline
                 docs[key] = row
                 sizes[key] = 100
-                keys.append((created, key))
+                keys.append(index_key)
             else:
-                table.add(row, 100)
+                table.add_new(key, row, 100, created)
             undo.append(("insert", table, key))
 
     def read_jobs(self) -> None:

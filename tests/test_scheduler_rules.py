@@ -408,6 +408,19 @@ def test_absent_arguments_mean_an_empty_object(t):
     assert [d["args"] for d in log(t)] == [{}]
 
 
+def test_jobs_scheduled_after_the_retention_removed_every_earlier_one(t):
+    for _ in range(3):
+        schedule(t, lambda s: s.run_after(0, internal.m.work, {}))
+    t.advance(days=8)  # they ran at once; 7 days later their rows were removed
+    assert t.run(lambda ctx: ctx.db.system.query("_scheduled_functions").collect()) == []
+    job_id = schedule(t, lambda s: s.run_after(0, internal.m.work, {}))
+    rows = t.run(lambda ctx: ctx.db.system.query("_scheduled_functions").collect())
+    assert [(row["_id"], row["state"]) for row in rows] == [(job_id, {"kind": "pending"})]
+    t.advance(seconds=1)
+    assert job(t, job_id)["state"] == {"kind": "success"}
+    assert len(log(t, "work")) == 4
+
+
 def test_arguments_are_copied_at_scheduling_time(t):
     args = {"items": [1, 2]}
 
