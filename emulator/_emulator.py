@@ -46,6 +46,12 @@ def _inline(kind: str, fn: Callable[..., Any]) -> ConvexFunction:
     return ConvexFunction(kind, "internal", handler)  # type: ignore[arg-type]
 
 
+def _plain_reference(ref: Any) -> bool:
+    """`api.x.y` or `"x:y"`: a function of the app itself (not inline, not a component's, not a handle)."""
+    cls = ref.__class__
+    return cls is FunctionReference or (cls is str and not ref.startswith(HANDLE_PREFIX))
+
+
 class _Caller:
     """Calls into the emulator as one identity (or none)."""
 
@@ -58,8 +64,7 @@ class _Caller:
         runtime = self._runtime
         if runtime.deploy_runs_pending:
             _run_deploy_runs(runtime)
-        cls = ref.__class__
-        if cls is FunctionReference or (cls is str and not ref.startswith(HANDLE_PREFIX)):
+        if _plain_reference(ref):
             return runtime.call_own(kind, ref, args, self._identity)  # the usual call: api.x.y or "x:y"
         if callable(ref) and not isinstance(ref, ConvexFunction) and not isinstance(ref, str) and not _is_reference(ref):
             fn = _inline(kind, ref)
@@ -78,9 +83,7 @@ class _Caller:
     def query(self, ref: Any, args: dict[str, Any] | None = None) -> Any:
         """Run a query (a reference, or an inline function of ctx)."""
         runtime = self._runtime
-        cls = ref.__class__
-        if (cls is FunctionReference or (cls is str and not ref.startswith(HANDLE_PREFIX))) \
-                and not runtime.deploy_runs_pending:  # the usual call, straight to the function
+        if _plain_reference(ref) and not runtime.deploy_runs_pending:  # the usual call, straight to it
             path, fn = runtime.resolve("query", ref)
             return runtime.run_query(path, fn, args, self._identity)
         return self._call("query", ref, args)
@@ -88,9 +91,7 @@ class _Caller:
     def mutation(self, ref: Any, args: dict[str, Any] | None = None) -> Any:
         """Run a mutation in its own transaction (a reference, or an inline function of ctx)."""
         runtime = self._runtime
-        cls = ref.__class__
-        if (cls is FunctionReference or (cls is str and not ref.startswith(HANDLE_PREFIX))) \
-                and not runtime.deploy_runs_pending:  # the usual call, straight to the function
+        if _plain_reference(ref) and not runtime.deploy_runs_pending:  # the usual call, straight to it
             path, fn = runtime.resolve("mutation", ref)
             return runtime.run_mutation(path, fn, args, self._identity)
         return self._call("mutation", ref, args)
