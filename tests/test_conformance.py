@@ -1761,6 +1761,26 @@ def test_field_names_and_int64_range():
     assert t.run(lambda ctx: ctx.db.get(doc_id))["n"] == 2 ** 63 - 1
 
 
+def test_a_field_name_allowed_below_the_top_level_stays_reserved_at_the_top_level():
+    # Names starting with '_' are fine inside a document's values (and a returned document's own
+    # `_id` and `_creationTime` sit below the top level of a query's result): having checked one there
+    # must never let it through as a document's own field, whatever the order.
+    t = emu()
+    doc_id = t.run(lambda ctx: ctx.db.insert("t", {"nested": {"_belowOnly": 1}, "docs": [{"_belowOnly": 2}]}))
+    assert t.query(lambda ctx: ctx.db.query("t").collect())[0]["nested"] == {"_belowOnly": 1}
+    assert t.query(lambda ctx: {"_belowOnly": [ctx.db.get(doc_id)]})["_belowOnly"][0]["_id"] == doc_id
+    message = "Field name '_belowOnly' starts with '_', which is reserved for system fields."
+    for write in (lambda ctx: ctx.db.insert("t", {"_belowOnly": 3}),
+                  lambda ctx: ctx.db.insert("t", {"a": 1, "_belowOnly": 3}),
+                  lambda ctx: ctx.db.patch(doc_id, {"_belowOnly": 3}),
+                  lambda ctx: ctx.db.replace(doc_id, {"_belowOnly": 3})):
+        with pytest.raises(ConvexPyError) as raised:
+            t.run(write)
+        assert str(raised.value) == message
+    assert t.query(lambda ctx: [sorted(d) for d in ctx.db.query("t").collect()]) == [
+        ["_creationTime", "_id", "docs", "nested"]]
+
+
 # "Limits, each an error with Convex's wording when passed: a document at most 1 MiB ("Value is too
 # large ..."), nested at most 16 levels ("Document is too nested ..."), arrays at most 8192 elements
 # ("Array length is too long ..."), objects at most 1024 fields"

@@ -449,3 +449,60 @@ def test_commit_hooks_run_on_commit_never_after_a_rollback_and_at_once_outside_a
     store.begin()  # the rolled-back hook is gone for good: nothing runs at a later, empty commit
     store.commit()
     assert ran == ["outside", "committed"]
+
+
+def test_the_garbage_collector_is_as_the_caller_left_it_after_every_kind_of_mutation(t: ConvexEmulator) -> None:
+    """A mutation pauses the cyclic collector while it runs: it is on again afterwards whatever happened
+    (a failure, a failed nested call, retried commits, calls from an action, mutations from many threads
+    at once, as the dev server makes them), and a collector the caller turned off stays off."""
+    import gc
+    import threading
+
+    from convex_py.errors import LimitExceededError
+
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError, match="boom"):
+        t.mutation(api.tx.schedules_then_fails)
+    assert gc.isenabled()
+    assert t.mutation(api.tx.parent_catches)["caught"] == "nested failure"
+    assert gc.isenabled()
+    with pytest.raises(ConvexError):
+        t.mutation(api.tx.parent_fails_after_child)
+    assert gc.isenabled()
+    t.fail_next_commits(2)
+    assert t.mutation(api.tx.increment) == 1
+    assert gc.isenabled()
+    with pytest.raises(ConvexError, match="action failed"):
+        t.action(api.tx.action_mutates_then_fails)
+    assert t.action(api.tx.gather_increments)["final"] == 21
+    assert gc.isenabled()
+    with pytest.raises(LimitExceededError):
+        t.mutation(lambda ctx: [ctx.db.insert("logs", {"text": "x" * 900_000}) for _ in range(20)])
+    assert gc.isenabled()
+
+    failures: list[BaseException] = []
+
+    def bump() -> None:
+        try:
+            for _ in range(20):
+                t.mutation(api.tx.increment)
+        except BaseException as exc:  # pragma: no cover - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=bump) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert t.query(api.tx.get_count) == 101
+    assert gc.isenabled()
+
+    gc.disable()
+    try:
+        assert t.mutation(api.tx.increment) == 102
+        with pytest.raises(RuntimeError):
+            t.mutation(api.tx.schedules_then_fails)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
