@@ -186,7 +186,11 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
 def convex() -> Iterator[ConvexEmulator]:
     """A fresh emulator of the configured app, with the wall clock held at its virtual time."""
     if not _running:
-        raise pytest.UsageError("The `convex` fixture is set up by a running test (no test is running).")
+        raise pytest.UsageError(
+            "The `convex` fixture needs convex-py's pytest plugin, which follows the running test: it is not "
+            "active (disabled with `-p no:convex_py`, or the fixture imported on its own). Enable it, or add "
+            "`pytest_plugins = [\"emulator.pytest_plugin\"]` to your conftest.py."
+        )
     node = _running[-1]
     closest, env = _markers(node)
     get = closest.get

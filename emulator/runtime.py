@@ -349,50 +349,60 @@ class Runtime:
         store = self.store
         env = self.env  # convex_py.env reads this deployment's variables while it runs
         env_token = current_env.set(env) if current_env.get() is not env else None
-        collecting = gc.isenabled()
-        if collecting:
-            gc.disable()
         try:
             with self.lock:
-                while True:
-                    store.begin()
-                    tx = new_transaction(self, True)
-                    tx.request = request
-                    try:
-                        if transaction_limits:
-                            tx.limits = capped(tx, transaction_limits)
-                        result = self._run_in(MutationCtx, path, fn, args, identity, tx)
-                        if before_commit is not None:
-                            if store.pending_rows:
-                                store.write_pending_rows()  # the job rows it scheduled, in one batch
-                            before_commit(tx)
-                        if self.commits_to_fail > 0:
-                            self.commits_to_fail -= 1
-                            raise TransientError(
-                                f"Transient error while committing `{path}` (injected by fail_next_commits)"
-                            )
-                        if self.commit_hook is not None:
-                            if store.pending_rows:
-                                store.write_pending_rows()
-                            self.commit_hook()
-                    except TransientError:
-                        # A system failure, as an OCC conflict in Convex: roll back and run again.
-                        tx.open = False
-                        store.rollback()
-                        self.retries += 1
-                        continue
-                    except BaseException:
-                        tx.open = False
-                        store.rollback()
-                        raise
-                    tx.open = False
-                    store.commit()
-                    return result
+                # Paused by the thread holding the lock only: one waiting for it keeps no one's off.
+                collecting = gc.isenabled()
+                if collecting:
+                    gc.disable()
+                try:
+                    return self._commit_loop(store, path, fn, args, identity, before_commit, transaction_limits,
+                                             request)
+                finally:
+                    if collecting:
+                        gc.enable()
         finally:
-            if collecting:
-                gc.enable()
             if env_token is not None:
                 current_env.reset(env_token)
+
+    def _commit_loop(self, store: Store, path: str, fn: ConvexFunction, args: Any, identity: Any,
+                     before_commit: Callable[[Transaction], None] | None,
+                     transaction_limits: dict[str, int] | None, request: RequestInfo | None) -> Any:
+        """run_mutation's transaction, under the lock: run it, and again after a transient failure."""
+        while True:
+            store.begin()
+            tx = new_transaction(self, True)
+            tx.request = request
+            try:
+                if transaction_limits:
+                    tx.limits = capped(tx, transaction_limits)
+                result = self._run_in(MutationCtx, path, fn, args, identity, tx)
+                if before_commit is not None:
+                    if store.pending_rows:
+                        store.write_pending_rows()  # the job rows it scheduled, in one batch
+                    before_commit(tx)
+                if self.commits_to_fail > 0:
+                    self.commits_to_fail -= 1
+                    raise TransientError(
+                        f"Transient error while committing `{path}` (injected by fail_next_commits)"
+                    )
+                if self.commit_hook is not None:
+                    if store.pending_rows:
+                        store.write_pending_rows()
+                    self.commit_hook()
+            except TransientError:
+                # A system failure, as an OCC conflict in Convex: roll back and run again.
+                tx.open = False
+                store.rollback()
+                self.retries += 1
+                continue
+            except BaseException:
+                tx.open = False
+                store.rollback()
+                raise
+            tx.open = False
+            store.commit()
+            return result
 
     def nested_mutation(self, ref: Any, args: Any, identity: Any, tx: Transaction) -> Any:
         if _foreign(ref):

@@ -693,3 +693,20 @@ def test_a_modules_convex_time_starts_each_of_its_tests_and_a_bad_one_is_an_erro
         "*ERROR at setup of test_bad_env_first *",
         "E   *UsageError: @pytest.mark.convex_env takes a dict*",
     ])
+
+
+def test_the_fixture_without_the_plugin_says_how_to_enable_it(pytester):
+    # The fixture imported into a conftest while the plugin itself is disabled.
+    pytester.makeconftest("from emulator.pytest_plugin import convex  # noqa: F401\n")
+    pytester.makepyfile(
+        test_alone=f"""
+        import pytest
+
+        @pytest.mark.convex_app({ORDERS!r})
+        def test_alone(convex):
+            pass
+        """
+    )
+    result = run(pytester, "-p", "no:convex_py", "test_alone.py", subprocess=True)  # a user's own run
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*needs convex-py's pytest plugin*pytest_plugins = *emulator.pytest_plugin*"])
