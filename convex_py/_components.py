@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Generator
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Generator
+from typing import Any
 
 from .errors import ComponentError, InvalidReferenceError
 

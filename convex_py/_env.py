@@ -8,8 +8,9 @@ deployment, `env` is empty.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from .errors import MissingEnvironmentVariableError
 

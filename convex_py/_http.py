@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import inspect
 import json as _json
-from typing import Any, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 from ._ready import Ready
 from .errors import HttpRouteError

@@ -6,7 +6,8 @@ exactly like Convex's JavaScript without an event loop round trip.
 
 from __future__ import annotations
 
-from typing import Any, Generator
+from collections.abc import Generator
+from typing import Any
 
 
 class Ready:

@@ -3,31 +3,32 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable, Mapping
 from datetime import timedelta
-from types import MappingProxyType
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
 from convex_py._components import HANDLE_PREFIX, ComponentReference, is_handle
 from convex_py._env import current_env
 from convex_py._functions import ConvexFunction
 from convex_py._references import FunctionReference
 from convex_py._schema import SchemaDefinition
-
-from .app import App
-from .components import Components, app_definition
-from .clock import Clock, to_ms
 from convex_py._values import clone_doc
-from .limits import Limits
-from .runtime import INLINE_PATH, Runtime, make_identity
+
 from ._tokens import TokenError, identity_from_header
+from .app import App
+from .clock import Clock, to_ms
+from .components import Components, app_definition
 from .crons import CronRunner
 from .env_vars import built_ins, check_variable, checked
+from .http_actions import HttpActions
+from .limits import Limits
+from .runtime import INLINE_PATH, Runtime, make_identity
 from .runtime_crons import RuntimeCronRunner
 from .scheduler import JOBS, Scheduler
-from .store import Store
-from .http_actions import HttpActions
 from .storage import FileStorage
+from .store import Store
 from .wall_clock import DEFAULT_BACKEND, WallClock
 
 if TYPE_CHECKING:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 MAX_TOKEN_BYTES = 16 * 1024
 _PROFILE_CLAIMS = ("name", "given_name", "family_name", "nickname", "preferred_username", "profile_url",

@@ -13,9 +13,10 @@ import importlib.util
 import sys
 import traceback
 import types
-from pathlib import Path
+from collections.abc import Mapping
 from operator import is_
-from typing import Any, Mapping
+from pathlib import Path
+from typing import Any
 
 from convex_py._functions import ConvexFunction
 from convex_py._http import HttpRouter

@@ -16,7 +16,8 @@ import re
 import sys
 import traceback
 from collections import Counter
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from convex_py import __version__
 from convex_py.errors import ConvexError, ConvexPyError

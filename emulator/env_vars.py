@@ -9,8 +9,9 @@ of at most 8 KiB, and `CONVEX_CLOUD_URL`/`CONVEX_SITE_URL` are built in.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from convex_py.errors import EnvironmentVariableError
 

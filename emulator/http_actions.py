@@ -10,9 +10,10 @@ import json
 import os
 import sysconfig
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from convex_py._http import Headers, HttpAction, Request, Response
 from convex_py.errors import ConvexError

@@ -8,8 +8,9 @@ compared with Convex's ordering across types.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from itertools import takewhile
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from convex_py._ready import Ready
 from convex_py._values import Id, clone_doc, sort_key

@@ -14,8 +14,9 @@ import contextvars
 import gc
 import inspect
 import threading
+from collections.abc import Callable, Coroutine
 from types import CoroutineType
-from typing import TYPE_CHECKING, Any, Callable, Coroutine
+from typing import TYPE_CHECKING, Any
 
 from convex_py._components import HANDLE_PREFIX, ComponentReference, FunctionHandle
 from convex_py._env import current_env

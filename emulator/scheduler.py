@@ -15,8 +15,9 @@ import gc
 import heapq
 import itertools
 import math
+from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from convex_py._functions import ConvexFunction
 from convex_py._ready import Ready

@@ -10,21 +10,22 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterator
 from itertools import islice
 from operator import itemgetter
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from sortedcontainers import SortedList
 
-from convex_py._validators import ObjectValidator
 from convex_py._schema import RESERVED_INDEXES, SchemaDefinition, check_table_name
+from convex_py._validators import ObjectValidator
 from convex_py._values import (
-    SYSTEM_FIELD_CREATION_TIME_SIZE,
-    SYSTEM_FIELD_ID_SIZE,
-    Id,
     MAX_DOCUMENT_SIZE,
     MAX_NESTING,
+    SYSTEM_FIELD_CREATION_TIME_SIZE,
+    SYSTEM_FIELD_ID_SIZE,
     UNSET,
+    Id,
     clone_doc,
     copy_value,
     decode_id,

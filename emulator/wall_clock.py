@@ -9,9 +9,10 @@ virtual clock moves the wall clock by the same amount, at each job's own time.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from convex_py.errors import WallClockError
 

@@ -3,7 +3,7 @@ documents them, on the virtual clock (exact values and retryAfter times)."""
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 

@@ -4,13 +4,12 @@ onComplete callback. Times are virtual, relative to T0."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
-from convex_py import api, components, internal, internal_mutation, mutation
-from convex_py import ConvexError
+from convex_py import ConvexError, api, components, internal, internal_mutation, mutation
 from convex_py.components.workpool import (
     DEFAULT_RETRY_BEHAVIOR,
     NonRetryableError,

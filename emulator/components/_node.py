@@ -8,7 +8,8 @@ any function of any node, and the caller's identity stays behind at the boundary
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Coroutine
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
 
 from convex_py._components import (
     ComponentReference,

@@ -8,7 +8,8 @@ otherwise), which asks the invalidation index whom they concern and tells those 
 from __future__ import annotations
 
 import itertools
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from convex_py._functions import ConvexFunction
 

@@ -9,7 +9,8 @@ only the pieces it covers, so unrelated subscriptions never see each other.
 
 from __future__ import annotations
 
-from typing import Any, Hashable
+from collections.abc import Hashable
+from typing import Any
 
 from sortedcontainers import SortedList
 

@@ -9,7 +9,8 @@ whom it concerns, not how many subscriptions exist.
 
 from __future__ import annotations
 
-from typing import Any, Hashable
+from collections.abc import Hashable
+from typing import Any
 
 from ._intervals import IntervalIndex
 from ._read_set import FrozenReads

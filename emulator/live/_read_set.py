@@ -6,7 +6,8 @@ half-open key intervals that the invalidation index looks writes up in.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from ..store import MAX
 

@@ -8,7 +8,7 @@ import ctypes
 import ctypes.util
 import math
 from bisect import bisect_right
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

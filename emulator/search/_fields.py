@@ -3,7 +3,8 @@ compare as Convex compares them (a missing field is not null, 1 is not 1.0)."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from convex_py._values import UNSET, sort_key
 

@@ -6,7 +6,8 @@ npm convex's search_filter_builder_impl.ts and vector_search_impl.ts).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from convex_py._values import UNSET, Id
 from convex_py.errors import IndexNotFoundError, InvalidQueryError, LimitExceededError

@@ -15,7 +15,8 @@ ties going to the newest document.
 from __future__ import annotations
 
 from array import array
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 from sortedcontainers import SortedList

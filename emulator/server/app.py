@@ -19,7 +19,8 @@ import os
 import socket
 import threading
 import time
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import uvicorn
 

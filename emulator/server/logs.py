@@ -15,7 +15,8 @@ import contextvars
 import logging
 import sys
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 _sink: contextvars.ContextVar["LogSink | None"] = contextvars.ContextVar("convex_py_log_sink", default=None)
 

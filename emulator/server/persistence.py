@@ -23,8 +23,9 @@ import json
 import os
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from convex_py._values import copy_value
 from convex_py.errors import PersistenceError
