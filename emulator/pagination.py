@@ -20,7 +20,7 @@ from typing import Any
 from convex_py._values import clone_doc
 from convex_py.errors import InvalidQueryError, LimitExceededError
 
-
+from ._filters import passes
 
 END_CURSOR = "_end"
 
@@ -180,14 +180,8 @@ def paginate(query: Any, options: Any) -> dict[str, Any]:
             rows += 1
             read_bytes += size
             positions.append(key)
-            if filters:
-                ok = True
-                for f in filters:
-                    if f(doc) is not True:
-                        ok = False
-                        break
-                if not ok:
-                    continue
+            if filters and not passes(filters, doc):
+                continue
             page.append(clone_doc(doc))
         if status is None and not exhausted and not has_end and next(items, None) is None:
             exhausted = True  # the page ended with the range: it is the last one

@@ -16,6 +16,7 @@ from convex_py._ready import Ready
 from convex_py._values import Id, clone_doc, sort_key
 from convex_py.errors import InvalidQueryError, InvalidValueError, NotUniqueError
 
+from ._filters import passes
 from .pagination import paginate
 from .search import text_search
 from .store import MAX, Index, field_value
@@ -525,14 +526,8 @@ class QueryBuilder:
         sizes = table.sizes
         for key, doc in items:
             budget.read(sizes[doc["_id"]])
-            if filters:
-                ok = True
-                for f in filters:
-                    if f(doc) is not True:
-                        ok = False
-                        break
-                if not ok:
-                    continue
+            if filters and not passes(filters, doc):
+                continue
             yield key, doc
 
     def _docs(self, limit: int | None = None) -> list[dict[str, Any]]:

@@ -35,6 +35,20 @@ def backend_name(value: Any, *, source: str = "wall clock") -> str:
     return name
 
 
+def _follower(held: int, move: Callable[[timedelta], Any]) -> Callable[[float], None]:
+    """Moves a held wall clock to each new virtual time (ms) by `move(delta)`, from `held` µs."""
+    state = [held]
+
+    def follow(ms: float) -> None:
+        us = round(ms * 1000)
+        delta = us - state[0]
+        if delta:
+            state[0] = us
+            move(timedelta(microseconds=delta))
+
+    return follow
+
+
 def _micros(ms: float) -> int:
     return round(ms * 1000)
 
@@ -95,18 +109,8 @@ class WallClock:
         # A UTC destination also holds the local time zone at UTC (Convex's functions run in UTC),
         # so naive `datetime.now()` reads the same with either backend.
         traveller = time_machine.travel(_EPOCH + timedelta(microseconds=held), tick=False)
-        shift = traveller.start().shift
-        state = [held]
-
-        def follow(ms: float) -> None:
-            # shift() is time-machine's cheapest move (no tz reset, no re-parse of a destination).
-            us = round(ms * 1000)
-            delta = us - state[0]
-            if delta:
-                state[0] = us
-                shift(timedelta(microseconds=delta))
-
-        self._follow = follow
+        # shift() is time-machine's cheapest move (no tz reset, no re-parse of a destination).
+        self._follow = _follower(held, traveller.start().shift)
         self._stop = traveller.stop
 
     def _start_freezegun(self) -> None:
@@ -117,17 +121,7 @@ class WallClock:
         freezer = freeze_time(
             _EPOCH + timedelta(microseconds=held), real_asyncio=True, ignore=["_pytest.timing"]
         )
-        factory = freezer.start()
-        state = [held]
-
-        def follow(ms: float) -> None:
-            us = round(ms * 1000)
-            delta = us - state[0]
-            if delta:
-                state[0] = us
-                factory.tick(timedelta(microseconds=delta))  # a timedelta tick is one addition
-
-        self._follow = follow
+        self._follow = _follower(held, freezer.start().tick)  # a timedelta tick is one addition
         self._stop = freezer.stop
 
 
