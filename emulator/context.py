@@ -158,13 +158,10 @@ class DatabaseWriter(DatabaseReader):
         tx = self._tx
         if not tx.open or tx.deadline is not None:
             tx.check_open()
+        if isinstance(table_name, str) and table_name.startswith("_"):
+            raise InvalidTableError(f"Cannot write to system table {table_name!r}.")
         store = tx.store
-        table = store.tables.get(table_name) if type(table_name) is str else None
-        if table is None or table.is_system:
-            if isinstance(table_name, str) and table_name.startswith("_"):
-                raise InvalidTableError(f"Cannot write to system table {table_name!r}.")
-            table = store.table(table_name, for_write=True)
-        doc_id = store.insert(table, value, tx)
+        doc_id = store.insert(store.table(table_name, for_write=True), value, tx)
         return Ready(doc_id) if self._async else doc_id
 
     def _write_target(self, args: tuple[Any, ...], method: str) -> tuple[Any, str, Any]:

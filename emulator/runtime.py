@@ -23,7 +23,7 @@ from convex_py._env import current_env
 from convex_py._functions import ConvexFunction
 from convex_py._ready import Ready
 from convex_py._validators import ObjectValidator
-from convex_py._values import Id, copy_value, flat_size
+from convex_py._values import copy_value, flat_size
 from convex_py.errors import (
     ArgumentValidationError,
     ComponentError,
@@ -221,11 +221,7 @@ class Runtime:
             result = result.value
         if path == INLINE_PATH:
             return result
-        cls = result.__class__
-        if (cls is Id or cls is str) and fn.returns_validator is None and result.isascii():
-            if len(result) + 2 <= self.limits.max_return_bytes:  # a string's size, as copy_value counts it
-                return result  # immutable: returned as is
-        elif cls is dict:
+        if result.__class__ is dict:
             checked = _checked_dict(result, fn.returns_validator, self.limits.max_return_bytes)
             if checked is not None:
                 return checked
@@ -252,15 +248,7 @@ class Runtime:
     def _run_in(self, ctx_class: Any, path: str, fn: ConvexFunction, args: Any, identity: Any,
                 tx: Transaction) -> Any:
         """A query or mutation inside `tx`: checked args, its ctx, the time limit, checked result."""
-        validator = fn.args_validator
-        if type(validator) is ObjectValidator and type(args) is dict:  # check_args' usual case, inline
-            sized = validator.sized(args)
-            if sized is not None and sized[1] <= self.limits.max_args_bytes:
-                checked = sized[0]
-            else:
-                checked = self.check_args(path, fn, args)
-        else:
-            checked = self.check_args(path, fn, args)
+        checked = self.check_args(path, fn, args)
         tx.function = (path, fn)
         result = fn.handler(transaction_ctx(ctx_class, self, tx, identity, fn.is_async), checked)
         if fn.is_async or type(result) is CoroutineType:

@@ -131,19 +131,6 @@ class SchedulerFacade:
                 tx.check_open()
             if self._in_app_tx and delay_ms < FIVE_YEARS_MS - 1:
                 # The app's own job, due within 5 years: no time to check, no component to route to.
-                path = scheduler._paths.get(ref._cached_path) if type(ref) is FunctionReference else None
-                if type(args) is dict and path is not None:
-                    size = flat_size(args)
-                    if size >= 0:  # flat (the usual case): checked, copied and counted here
-                        tx.functions_scheduled += 1
-                        tx.scheduled_args_bytes += size
-                        limits = tx.limits
-                        if (tx.functions_scheduled <= limits.max_functions_scheduled
-                                and tx.scheduled_args_bytes <= limits.max_scheduled_args_bytes):
-                            job_id = scheduler.store.insert_job(path, dict(args), scheduler.clock.now + delay_ms)
-                            return Ready(job_id) if self._async else job_id
-                        tx.functions_scheduled -= 1
-                        tx.scheduled_args_bytes -= size
                 job_id = scheduler.enqueue_in(tx, delay_ms, ref, args)
                 return Ready(job_id) if self._async else job_id
         job_id = scheduler.schedule(self, scheduler.clock.now + delay_ms, ref, args)

@@ -702,21 +702,11 @@ class Store:
         return body, size
 
     def insert(self, table: Table, value: Any, budget: Budget) -> Id:
-        validator = table.validator
-        checked = validator.sized(value) if type(validator) is ObjectValidator else None  # one pass
-        if checked is None or checked[1] > MAX_DOCUMENT_SIZE:
-            checked = self._checked(table, value, "insert")
-        body, size = checked
+        body, size = self._checked(table, value, "insert")
         body["_id"] = key = self._new_key(table.name, table.number)  # a plain str: see clone_doc
         body["_creationTime"] = now = self._last_creation_time
         size += SYSTEM_FIELDS_SIZE
-        budget.docs_written += 1  # budget.write(size), inline
-        budget.bytes_written += size
-        limits = budget.limits
-        if budget.docs_written > limits.max_documents_written or budget.bytes_written > limits.max_bytes_written:
-            budget.docs_written -= 1
-            budget.bytes_written -= size
-            budget.write(size)  # raises the limit's error
+        budget.write(size)
         table.add_new(key, body, size, now)
         self.undo.append(("insert", table, key))  # type: ignore[union-attr]  # (in a transaction)
         return str.__new__(Id, key)
