@@ -623,22 +623,21 @@ class Store:
         if self.on_rollback:
             self.on_rollback = []
         hooks = self.on_commit
+        if hooks:
+            self.on_commit = []
         jobs = self.new_jobs
         if jobs:
             self.new_jobs = []
-        if hooks:
-            self.on_commit = []
-            handover = self.jobs_committed if jobs else None
-            handed = 0
-            for jobs_before, hook in hooks:
-                if handover is not None and jobs_before > handed:
-                    handover(jobs[handed:jobs_before])
-                    handed = jobs_before
-                hook()
-            if handover is not None and len(jobs) > handed:
-                handover(jobs[handed:] if handed else jobs)
-        elif jobs and self.jobs_committed is not None:
-            self.jobs_committed(jobs)
+        # Jobs are handed over in order with the hooks: each hook sees the jobs scheduled before it.
+        handover = self.jobs_committed if jobs else None
+        handed = 0
+        for jobs_before, hook in hooks:
+            if handover is not None and jobs_before > handed:
+                handover(jobs[handed:jobs_before])
+                handed = jobs_before
+            hook()
+        if handover is not None and len(jobs) > handed:
+            handover(jobs[handed:] if handed else jobs)
         if self.write_observer is not None and undo:
             self.write_observer(written(undo))
 
