@@ -58,11 +58,18 @@ class Transaction(Budget):
 
     __slots__ = ("store", "writable", "open", "runtime", "deadline", "paginated", "function", "request")
 
-    def __new__(cls, runtime: Runner, writable: bool) -> "Transaction":
-        return new_transaction(runtime, writable)
-
     def __init__(self, runtime: Runner, writable: bool) -> None:
-        pass  # filled in by new_transaction (Budget.__init__ is not for a Transaction)
+        limits = runtime.limits
+        Budget.__init__(self, limits)
+        self.runtime = runtime
+        self.store = runtime.store
+        self.writable = writable
+        self.open = True
+        timeout = limits.query_mutation_timeout
+        self.deadline = None if timeout is None else deadline_after(timeout)
+        self.paginated = False  # this function execution ran its one `.paginate()`
+        self.function: Any = None  # (path, fn) of the function running in it (nested calls: the innermost)
+        self.request: "RequestInfo | None" = None  # made on first use (ctx.meta.get_request_metadata)
 
     def request_info(self) -> "RequestInfo":
         request = self.request
@@ -78,26 +85,3 @@ class Transaction(Budget):
                 "This ctx belongs to a function that has already returned; ctx objects cannot be used after "
                 "their function finishes."
             )
-
-
-_new = object.__new__
-
-
-def new_transaction(runtime: Runner, writable: bool) -> Transaction:
-    """A new `Transaction`, filled in without `__init__` calls (Budget's counters included): this
-    runs at every query and mutation."""
-    tx = _new(Transaction)
-    tx.limits = limits = runtime.limits
-    tx.reads = None
-    tx.docs_read = tx.bytes_read = tx.index_ranges = tx.docs_written = tx.bytes_written = 0
-    tx.functions_scheduled = tx.scheduled_args_bytes = 0
-    tx.runtime = runtime
-    tx.store = runtime.store
-    tx.writable = writable
-    tx.open = True
-    timeout = limits.query_mutation_timeout
-    tx.deadline = None if timeout is None else deadline_after(timeout)
-    tx.paginated = False  # this function execution ran its one `.paginate()`
-    tx.function = None  # (path, fn) of the function running in it (nested calls: the innermost)
-    tx.request = None  # made on first use (ctx.meta.get_request_metadata)
-    return tx

@@ -252,8 +252,13 @@ class _TransactionCtx:
     _role = "a query"
     _writes = False  # a query run from a mutation shares its transaction, not its right to write
 
-    def __new__(cls, runtime: "Runner", tx: "Transaction", identity: Any, is_async: bool) -> "_TransactionCtx":
-        return transaction_ctx(cls, runtime, tx, identity, is_async)
+    def __init__(self, runtime: "Runner", tx: "Transaction", identity: Any, is_async: bool) -> None:
+        self._runtime = runtime
+        self._tx = tx
+        self._identity = identity
+        self._async = is_async
+        self.db = self._db_class(tx, is_async)  # built here: nearly every function uses it
+        self._scheduler: Any = None
 
     @property
     def _runtime_crons(self) -> Any:
@@ -451,25 +456,6 @@ class ActionCtx:
                 "ctx.db is not available in actions: read and write through ctx.run_query / ctx.run_mutation."
             )
         raise AttributeError(_missing_member(name, "an action"))
-
-
-_new = object.__new__
-
-
-def transaction_ctx(cls: Any, runtime: "Runner", tx: "Transaction", identity: Any, is_async: bool) -> Any:
-    """A new ctx of class `cls` (QueryCtx, MutationCtx) and its `db`, filled in without `__init__`
-    calls: this runs at every query and mutation."""
-    ctx = _new(cls)
-    ctx._runtime = runtime
-    ctx._tx = tx
-    ctx._identity = identity
-    ctx._async = is_async
-    ctx._scheduler = None
-    ctx.db = db = _new(cls._db_class)  # built here: nearly every function uses it
-    db._tx = tx
-    db._async = is_async
-    db._system = None
-    return ctx
 
 
 def _direct_result(caller_async: bool, fn: Any, result: Any) -> Any:

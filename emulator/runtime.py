@@ -37,9 +37,9 @@ from convex_py.errors import (
 )
 
 from ._driver import drive, new_quiet_loop
-from ._transaction import Transaction, check_deadline, deadline_after, new_transaction
+from ._transaction import Transaction, check_deadline, deadline_after
 from .app import App
-from .context import ActionCtx, MutationCtx, QueryCtx, transaction_ctx
+from .context import ActionCtx, MutationCtx, QueryCtx
 from .limits import Limits
 from .meta import RequestInfo
 from .nested_limits import budgets, capped
@@ -250,7 +250,7 @@ class Runtime:
         """A query or mutation inside `tx`: checked args, its ctx, the time limit, checked result."""
         checked = self.check_args(path, fn, args)
         tx.function = (path, fn)
-        result = fn.handler(transaction_ctx(ctx_class, self, tx, identity, fn.is_async), checked)
+        result = fn.handler(ctx_class(self, tx, identity, fn.is_async), checked)
         if fn.is_async or type(result) is CoroutineType:
             try:
                 result = drive(result, f"The {fn.kind} `{path}`")
@@ -274,7 +274,7 @@ class Runtime:
         env = self.env  # convex_py.env reads this deployment's variables while it runs
         env_token = current_env.set(env) if current_env.get() is not env else None
         with self.lock:
-            tx = new_transaction(self, False)
+            tx = Transaction(self, False)
             if transaction_limits:
                 tx.limits = capped(tx, transaction_limits)
             tx.request = request
@@ -360,7 +360,7 @@ class Runtime:
         """run_mutation's transaction, under the lock: run it, and again after a transient failure."""
         while True:
             store.begin()
-            tx = new_transaction(self, True)
+            tx = Transaction(self, True)
             tx.request = request
             try:
                 if transaction_limits:
