@@ -746,19 +746,10 @@ class Store:
         self.pending_rows = []
         table = self.tables[JOBS]
         undo: Any = self.undo  # (in a transaction)
-        docs, sizes = table.docs, table.sizes
-        plain = table.dirty is None and not table.other_indexes
-        keys = table.creation_keys
+        add = table.add_new
         for key, created, name, args, when in rows:
-            row = {"name": name, "args": [args], "scheduledTime": when, "state": _PENDING_STATE,
-                   "_id": key, "_creationTime": created}
-            index_key = (created, key)
-            if plain and (not keys or keys[-1] < index_key):  # Table.add_new, inline
-                docs[key] = row
-                sizes[key] = 100
-                keys.append(index_key)
-            else:
-                table.add_new(key, row, 100, created)
+            add(key, {"name": name, "args": [args], "scheduledTime": when, "state": _PENDING_STATE,
+                      "_id": key, "_creationTime": created}, 100, created)
             undo.append(("insert", table, key))
 
     def read_jobs(self) -> None:
